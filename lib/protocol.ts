@@ -1,0 +1,116 @@
+// Wire protocol of SPEC §7: ChatMsg / DataContent schemas, msgType, error codes, encode/decode.
+import * as v from "valibot";
+
+/** msgType values of the seed lineage. */
+export const MsgType = {
+  CONNECT_INIT: 0,
+  WORDS: 1,
+  IMAGE: 2,
+  VOICE: 3,
+  VIDEO: 4,
+  SIGNED: 8,
+  KEEPALIVE: 9,
+} as const;
+
+export const CHAT_TYPES: ReadonlySet<number> = new Set([MsgType.WORDS, MsgType.IMAGE, MsgType.VOICE, MsgType.VIDEO]);
+
+/** Error codes a client may receive in `{"error":{"code","message"}}`. */
+export const ErrorCode = {
+  BAD_JSON: "BAD_JSON",
+  BAD_FRAME: "BAD_FRAME",
+  NOT_INITIALIZED: "NOT_INITIALIZED",
+  FORBIDDEN: "FORBIDDEN",
+  NOT_FOUND: "NOT_FOUND",
+  RATE_LIMITED: "RATE_LIMITED",
+  UNAVAILABLE: "UNAVAILABLE",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const str = v.nullish(v.string());
+const int = v.nullish(v.pipe(v.number(), v.integer()));
+const bool = v.nullish(v.boolean());
+// Clients of the seed sent msgId as a JSON number (Java Long); accept both, keep it a string.
+const id = v.nullish(
+  v.union([v.string(), v.pipe(v.number(), v.integer(), v.transform((n) => String(n)))]),
+);
+
+/** ChatMsg as the seed lineage names and types its fields; unknown fields are dropped. */
+export const ChatMsgSchema = v.object({
+  senderId: str,
+  receiverId: str,
+  msg: str,
+  msgType: int,
+  msgId: id,
+  chatTime: str,
+  showMsgDateTimeFlag: bool,
+  videoPath: str,
+  videoWidth: int,
+  videoHeight: int,
+  videoTimes: int,
+  voicePath: str,
+  speakVoiceDuration: int,
+  isRead: bool,
+  communicationType: int,
+  isReceiverOnLine: bool,
+  clientMsgId: str,
+});
+export type ChatMsg = v.InferOutput<typeof ChatMsgSchema>;
+
+/** One frame: `{"chatMsg", "chatTime", "extend", "serverNode"}`; `serverNode` is accepted and ignored. */
+export const DataContentSchema = v.object({
+  chatMsg: ChatMsgSchema,
+  chatTime: str,
+  extend: str,
+  serverNode: v.nullish(v.unknown()),
+});
+export type DataContent = v.InferOutput<typeof DataContentSchema>;
+
+export type Decoded = { ok: true; frame: DataContent } | { ok: false; code: ErrorCode; message: string };
+
+/** Parses one text frame; never throws. */
+export function decode(text: string): Decoded {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, code: ErrorCode.BAD_JSON, message: "frame is not valid JSON" };
+  }
+  const parsed = v.safeParse(DataContentSchema, json);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const path = issue.path?.map((p) => String(p.key)).join(".") || "frame";
+    return { ok: false, code: ErrorCode.BAD_FRAME, message: `${path}: ${issue.message}` };
+  }
+  return { ok: true, frame: parsed.output };
+}
+
+/** Drops null/undefined fields so frames stay as small as the seed's Jackson output. */
+export function compact<T extends object>(obj: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(obj)) if (val !== undefined && val !== null) out[k] = val;
+  return out as T;
+}
+
+export function encodeDataContent(dc: { chatMsg: ChatMsg; chatTime: string; extend?: string | null }): string {
+  return JSON.stringify({ chatMsg: compact(dc.chatMsg), chatTime: dc.chatTime, extend: dc.extend ?? undefined });
+}
+
+export function encodeError(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string }): string {
+  return JSON.stringify({ ack });
+}
+
+const pad = (n: number) => (n < 10 ? "0" + n : String(n));
+
+/** `yyyy-MM-dd HH:mm:ss` (ChatMsg.chatTime) in server local time. */
+export function formatChatTime(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** `yyyy/MM/dd HH:mm:ss` (DataContent.chatTime) in server local time. */
+export function formatFrameTime(d: Date): string {
+  return formatChatTime(d).replaceAll("-", "/");
+}

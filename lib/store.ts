@@ -1,0 +1,28 @@
+// The message store: every chat message, for history, replay and read receipts.
+import type { ChatMsg } from "./protocol.ts";
+
+/** A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set. */
+export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string };
+
+export interface SaveResult {
+  msgId: string;
+  chatTime: string;
+  /** True when (senderId, clientMsgId) was stored before: the result names the first message. */
+  duplicate: boolean;
+}
+
+export interface MessageStore {
+  /** Persists one message; resolves once it is durable (writes are batched internally). */
+  save(msg: StoredMsg): Promise<SaveResult>;
+  /** Both directions between two users, page 1 newest; rows oldest first within the page. */
+  history(userA: string, userB: string, page: number, pageSize: number): Promise<{ records: number; rows: StoredMsg[] }>;
+  /** Messages to or from `userId` with an id larger than `afterMsgId`, oldest first, at most `limit`. */
+  after(userId: string, afterMsgId: string, limit: number): Promise<StoredMsg[]>;
+  get(msgId: string): Promise<StoredMsg | undefined>;
+  /** Marks a message read; false when no such message. */
+  markRead(msgId: string): Promise<boolean>;
+  /** "ok" or a short reason. */
+  health(): Promise<string>;
+  /** Finishes pending writes, then closes. */
+  close(): Promise<void>;
+}
