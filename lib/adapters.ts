@@ -1,0 +1,65 @@
+// Picks the adapters behind the core's interfaces: in-process for standalone, ZooKeeper/Redis/RabbitMQ for a cluster.
+import type { Server } from "bun";
+import type { MessageBus } from "./bus.ts";
+import type { Config } from "./config.ts";
+import { createLocalBus } from "./embedded/local-bus.ts";
+import { createLocalRegistry } from "./embedded/local-registry.ts";
+import { createLocalRoutes } from "./embedded/local-routes.ts";
+import { createMemoryUnread } from "./embedded/memory-unread.ts";
+import type { Logger } from "./log.ts";
+import { instanceIdOf, type InstanceRegistry } from "./registry.ts";
+import type { SessionRoutes } from "./session-routes.ts";
+import { createSqlStore } from "./sql-store.ts";
+import type { MessageStore } from "./store.ts";
+import type { UnreadCounters } from "./unread.ts";
+
+export interface Adapters {
+  registry: InstanceRegistry;
+  bus: MessageBus;
+  routes: SessionRoutes;
+  store: MessageStore;
+  unread: UnreadCounters;
+  /** Named health checks for /health. */
+  checks: Record<string, () => Promise<string>>;
+  /** Closes everything in reverse order of creation. */
+  close(): Promise<void>;
+}
+
+/** Creates the adapters for `config.mode` and binds the server through `bindPort`. */
+export async function createAdapters<S extends Server<any>>(
+  config: Config,
+  log: Logger,
+  bindPort: (port: number) => S,
+): Promise<{ server: S; adapters: Adapters }> {
+  if (config.mode === "cluster") {
+    const { createClusterAdapters } = await import("./cluster/adapters.ts");
+    return createClusterAdapters(config, log, bindPort);
+  }
+  const store = await createSqlStore({ url: config.databaseUrl, log });
+  let server: S;
+  try {
+    server = bindPort(config.port ?? config.portBase);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const self = { ip: config.hostIp, port: server.port! };
+  const registry = createLocalRegistry(self);
+  const bus = createLocalBus();
+  const routes = createLocalRoutes(instanceIdOf(self));
+  const unread = createMemoryUnread();
+  return {
+    server,
+    adapters: {
+      registry, bus, routes, store, unread,
+      checks: { store: () => store.health() },
+      async close() {
+        await unread.close();
+        await routes.close();
+        await bus.close();
+        await registry.close();
+        await store.close();
+      },
+    },
+  };
+}

@@ -1,0 +1,269 @@
+// The chat core: frames in, deliveries out. Knows the small interfaces, not ZooKeeper/Redis/RabbitMQ.
+import type { MessageBus } from "./bus.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import {
+  CHAT_TYPES, ErrorCode, MsgType, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
+  type ChatMsg, type DataContent,
+} from "./protocol.ts";
+import type { InstanceRegistry } from "./registry.ts";
+import type { SessionRoutes } from "./session-routes.ts";
+import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
+import type { Snowflake } from "./snowflake.ts";
+import type { MessageStore, StoredMsg } from "./store.ts";
+import type { UnreadCounters } from "./unread.ts";
+
+export interface ChatDeps {
+  instanceId: string;
+  registry: InstanceRegistry;
+  bus: MessageBus;
+  routes: SessionRoutes;
+  store: MessageStore;
+  unread: UnreadCounters;
+  ids: Snowflake;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export interface ChatOptions {
+  /** "direct": publish only to instances holding the users; "fanout": to every instance. */
+  routing: "direct" | "fanout";
+  /** Most messages replayed on one CONNECT_INIT. */
+  replayMax: number;
+}
+
+/** User ids: 1–64 characters, no control characters. */
+const USER_ID = /^[^\u0000-\u001f\u007f]{1,64}$/;
+
+export type Chat = ReturnType<typeof createChat>;
+
+/** Creates the chat core. The WebSocket server calls open/message/close; the bus feeds `deliverRemote`. */
+export function createChat(deps: ChatDeps, opts: ChatOptions) {
+  const { store, registry, routes, bus, log, metrics } = deps;
+  const sessions = new LocalSessions();
+  const states = new Map<Conn, ConnState>();
+
+  function reply(state: ConnState, text: string, kind: string): void {
+    metrics.framesOut.inc({ kind });
+    sendTo(state, text);
+  }
+  function fail(state: ConnState, code: ErrorCode, message: string): void {
+    metrics.errors.inc({ code });
+    reply(state, encodeError(code, message), "error");
+  }
+  function countsChanged(): void {
+    registry.setOnlineCounts(sessions.onlineCounts);
+    metrics.onlineCounts.set(sessions.onlineCounts);
+    metrics.onlineUsers.set(sessions.onlineUsers);
+  }
+
+  /** Sends a frame to every local connection of the receiver and of the sender (but `except`). */
+  function deliverLocal(chatMsg: ChatMsg, except: string | null | undefined, text: string, origin: "local" | "remote"): void {
+    const users = chatMsg.senderId === chatMsg.receiverId ? [chatMsg.receiverId] : [chatMsg.receiverId, chatMsg.senderId];
+    for (const userId of users) {
+      if (!userId) continue;
+      for (const s of sessions.connsOf(userId) ?? []) {
+        if (s.conn.id === except) continue;
+        sendTo(s, text);
+        metrics.delivered.inc({ origin });
+      }
+    }
+  }
+
+  /** Delivers here and hands the frame to the instances that hold the users. */
+  async function route(chatMsg: ChatMsg, except: string, text: string): Promise<void> {
+    deliverLocal(chatMsg, except, text, "local");
+    try {
+      let targets: readonly string[] | "all";
+      if (opts.routing === "fanout") targets = "all";
+      else {
+        const users = [chatMsg.receiverId!, chatMsg.senderId!];
+        targets = (await routes.lookup(users)).filter((id) => id !== deps.instanceId);
+        if (targets.length === 0) return;
+      }
+      await bus.publish(targets, text);
+      metrics.busPublished.inc({ mode: opts.routing });
+    } catch (err) {
+      // The message is stored: a receiver that missed it gets it by replay after reconnect.
+      metrics.busErrors.inc();
+      log.warn("bus.publish_failed", { msgId: chatMsg.msgId, err });
+    }
+  }
+
+  async function connectInit(state: ConnState, chatMsg: ChatMsg): Promise<void> {
+    if (state.userId !== undefined) {
+      // Bound once: a repeated CONNECT_INIT neither re-binds nor re-counts.
+      if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId }), "ack");
+      return;
+    }
+    const userId = chatMsg.senderId;
+    if (!userId || !USER_ID.test(userId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.senderId: a user id of 1–64 characters is required");
+    if (state.conn.authUserId !== undefined && state.conn.authUserId !== userId) {
+      return fail(state, ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user of your token");
+    }
+    sessions.bind(state, userId);
+    countsChanged();
+    if (chatMsg.msgId) state.held = [];
+    try {
+      await routes.add(userId, state.conn.id);
+    } catch (err) {
+      log.warn("routes.add_failed", { err }); // rebuilt from live connections when the dependency returns
+    }
+    if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId);
+    if (state.closed) return;
+    if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId }), "ack");
+  }
+
+  async function replay(state: ConnState, userId: string, afterMsgId: string): Promise<void> {
+    const held = state.held ?? [];
+    try {
+      if (!/^\d{1,20}$/.test(afterMsgId)) throw new TypeError("chatMsg.msgId must be a decimal message id");
+      const missed = opts.replayMax > 0 ? await store.after(userId, afterMsgId, opts.replayMax) : [];
+      state.held = undefined;
+      for (const m of missed) reply(state, encodeDataContent({ chatMsg: m, chatTime: frameTime(m), extend: null }), "replay");
+    } catch (err) {
+      state.held = undefined;
+      if (err instanceof TypeError) fail(state, ErrorCode.BAD_FRAME, err.message);
+      else {
+        log.warn("replay.failed", { err });
+        fail(state, ErrorCode.UNAVAILABLE, "history is unavailable: reconnect later to receive missed messages");
+      }
+    }
+    for (const text of held) sendTo(state, text);
+  }
+
+  async function chat(state: ConnState, userId: string, chatMsg: ChatMsg): Promise<void> {
+    const receiverId = chatMsg.receiverId;
+    if (!receiverId || !USER_ID.test(receiverId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.receiverId: a user id of 1–64 characters is required");
+    if (chatMsg.msgType === MsgType.WORDS && !chatMsg.msg) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msg: text messages need a non-empty msg");
+    if (chatMsg.communicationType === 2) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.communicationType 2 (group) is not supported yet");
+    const now = new Date();
+    const msg: StoredMsg = {
+      ...chatMsg,
+      senderId: userId,
+      receiverId,
+      msgType: chatMsg.msgType!,
+      msgId: deps.ids.next(),
+      chatTime: formatChatTime(now),
+      isRead: false,
+      communicationType: 1,
+    };
+    const started = performance.now();
+    let saved;
+    try {
+      saved = await store.save(msg);
+    } catch (err) {
+      metrics.storeErrors.inc();
+      return fail(state, ErrorCode.UNAVAILABLE, "the message was not stored: resend it later");
+    }
+    metrics.storeLatency.observe((performance.now() - started) / 1000);
+    if (!saved.duplicate) {
+      deps.unread.increment(receiverId, userId).catch((err) => log.warn("unread.increment_failed", { err }));
+      await route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
+    }
+    if (chatMsg.clientMsgId) {
+      reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }), "ack");
+    }
+  }
+
+  async function signed(state: ConnState, userId: string, chatMsg: ChatMsg): Promise<void> {
+    const msgId = chatMsg.msgId;
+    if (!msgId || !/^\d{1,20}$/.test(msgId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msgId: the id of the message to sign is required");
+    let original: StoredMsg | undefined;
+    try {
+      original = await store.get(msgId);
+      if (original && original.receiverId === userId) await store.markRead(msgId);
+    } catch (err) {
+      return fail(state, ErrorCode.UNAVAILABLE, "the store is unavailable: sign the message again later");
+    }
+    if (!original) return fail(state, ErrorCode.NOT_FOUND, `no message ${msgId}`);
+    if (original.receiverId !== userId) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message may sign it");
+    const notice: ChatMsg = { msgType: MsgType.SIGNED, msgId, senderId: userId, receiverId: original.senderId } as ChatMsg;
+    await route(notice, state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }));
+    if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
+  }
+
+  async function handle(state: ConnState, frame: DataContent): Promise<void> {
+    const chatMsg = frame.chatMsg;
+    const type = chatMsg.msgType;
+    metrics.framesIn.inc({ type: String(type ?? "none") });
+    if (type === MsgType.CONNECT_INIT) return connectInit(state, chatMsg);
+    if (type === MsgType.KEEPALIVE) return;
+    if (type == null || (!CHAT_TYPES.has(type) && type !== MsgType.SIGNED)) {
+      return fail(state, ErrorCode.BAD_FRAME, `chatMsg.msgType: unknown type ${type ?? "(missing)"}; expected 0–4, 8 or 9`);
+    }
+    const userId = state.userId;
+    if (userId === undefined) return fail(state, ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
+    if (chatMsg.senderId != null && chatMsg.senderId !== userId) {
+      return fail(state, ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user this connection is bound to");
+    }
+    if (type === MsgType.SIGNED) return signed(state, userId, chatMsg);
+    return chat(state, userId, chatMsg);
+  }
+
+  return {
+    sessions,
+
+    open(conn: Conn): void {
+      states.set(conn, { conn, closed: false });
+      metrics.connections.set(states.size);
+    },
+
+    /** Handles one text frame. Never throws: failures become error frames. */
+    async message(conn: Conn, text: string): Promise<void> {
+      const state = states.get(conn);
+      if (!state || state.closed) return;
+      const decoded = decode(text);
+      if (!decoded.ok) {
+        metrics.framesIn.inc({ type: "invalid" });
+        return fail(state, decoded.code, decoded.message);
+      }
+      try {
+        await handle(state, decoded.frame);
+      } catch (err) {
+        log.error("frame.failed", { conn: conn.id, err });
+        fail(state, ErrorCode.UNAVAILABLE, "the server could not handle this frame: try again");
+      }
+    },
+
+    /** A binary frame: the protocol is text JSON only. */
+    binary(conn: Conn): void {
+      const state = states.get(conn);
+      if (state) fail(state, ErrorCode.BAD_FRAME, "binary frames are not supported: send JSON text frames");
+    },
+
+    close(conn: Conn): void {
+      const state = states.get(conn);
+      if (!state || state.closed) return;
+      state.closed = true;
+      states.delete(conn);
+      metrics.connections.set(states.size);
+      const userId = state.userId;
+      if (userId !== undefined && sessions.unbind(state)) {
+        countsChanged();
+        routes.remove(userId, conn.id).catch((err) => log.warn("routes.remove_failed", { err }));
+      }
+    },
+
+    /** A frame another instance published: deliver it to the connections here. */
+    deliverRemote(text: string): void {
+      metrics.busConsumed.inc();
+      const decoded = decode(text);
+      if (!decoded.ok) return log.warn("bus.bad_frame", { code: decoded.code });
+      deliverLocal(decoded.frame.chatMsg, decoded.frame.extend, text, "remote");
+    },
+
+    /** Closes every connection (graceful stop): clients reconnect elsewhere. */
+    closeAll(code: number, reason: string): void {
+      for (const state of [...states.values()]) state.conn.close(code, reason);
+    },
+
+    get connectionCount(): number {
+      return states.size;
+    },
+  };
+}
+
+function frameTime(m: StoredMsg): string {
+  return m.chatTime.replaceAll("-", "/");
+}

@@ -1,0 +1,20 @@
+// Standalone unread counters, in memory, behind the interface the Redis hash implements in a cluster.
+import type { UnreadCounters } from "../unread.ts";
+
+export function createMemoryUnread(): UnreadCounters {
+  const byReceiver = new Map<string, Map<string, number>>();
+  return {
+    async increment(receiverId, senderId) {
+      let counts = byReceiver.get(receiverId);
+      if (!counts) byReceiver.set(receiverId, (counts = new Map()));
+      counts.set(senderId, (counts.get(senderId) ?? 0) + 1);
+    },
+    async get(receiverId) {
+      return Object.fromEntries(byReceiver.get(receiverId) ?? []);
+    },
+    async clear(receiverId, senderId) {
+      byReceiver.get(receiverId)?.delete(senderId);
+    },
+    close: async () => {},
+  };
+}

@@ -1,0 +1,128 @@
+// Composition of one instance: adapters -> chat core -> Hono app -> Bun.serve -> graceful stop.
+import type { Server, ServerWebSocket } from "bun";
+import { createChat, type Chat } from "./chat.ts";
+import { checkPrivilegedPort, type Config } from "./config.ts";
+import { createAdapters, type Adapters } from "./adapters.ts";
+import { createHttpApp } from "./http.ts";
+import type { Logger } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { instanceIdOf } from "./registry.ts";
+import type { Conn } from "./sessions.ts";
+import { createSnowflake } from "./snowflake.ts";
+
+interface WsData {
+  conn?: Conn;
+  authUserId?: string;
+}
+
+export interface Instance {
+  readonly port: number;
+  readonly instanceId: string;
+  readonly chat: Chat;
+  /** Graceful stop: stop advertising, close clients with 1001, finish writes, release everything. */
+  stop(): Promise<void>;
+}
+
+/** Binds the port (allocating it in cluster mode) and starts serving. */
+export async function startInstance(config: Config, log: Logger): Promise<Instance> {
+  const metrics = createMetrics();
+  let chat: Chat | undefined;
+  let app: ReturnType<typeof createHttpApp> | undefined;
+  let draining = false;
+
+  const serve = (port: number): Server<WsData> =>
+    Bun.serve<WsData>({
+      port,
+      hostname: config.bindHost,
+      fetch(req, server) {
+        const path = req.url.slice(req.url.indexOf("/", 8)).split("?")[0];
+        if (path === "/ws") {
+          if (!chat || draining) return new Response("not accepting connections", { status: 503 });
+          if (server.upgrade(req, { data: {} })) return undefined;
+          return new Response("WebSocket upgrade expected", { status: 426 });
+        }
+        if (!app) return new Response("starting", { status: 503 });
+        return app.fetch(req);
+      },
+      websocket: {
+        maxPayloadLength: config.maxFrameBytes,
+        idleTimeout: config.idleTimeoutS,
+        sendPings: true,
+        open(ws) {
+          const conn = wrap(ws);
+          ws.data.conn = conn;
+          chat!.open(conn);
+        },
+        message(ws, data) {
+          const conn = ws.data.conn!;
+          if (typeof data === "string") void chat!.message(conn, data);
+          else chat!.binary(conn);
+        },
+        close(ws) {
+          if (ws.data.conn) chat!.close(ws.data.conn);
+        },
+      },
+    });
+
+  const { server, adapters } = await bind(config, log, serve);
+  const port = server.port!;
+  const self = { ip: config.hostIp, port };
+  const instanceId = instanceIdOf(self);
+  const ilog = log.child({ instance: instanceId });
+  const { registry, bus, routes, store, unread } = adapters;
+
+  chat = createChat(
+    { instanceId, registry, bus, routes, store, unread, ids: createSnowflake(registry.workerId), log: ilog, metrics },
+    { routing: config.routing, replayMax: config.replayMax },
+  );
+  bus.onFrame((frame) => chat!.deliverRemote(frame));
+  app = createHttpApp({
+    registry, store, unread, metrics, log: ilog,
+    checks: adapters.checks,
+    self: () => ({ ...self, onlineCounts: chat!.sessions.onlineCounts }),
+    draining: () => draining,
+  });
+  ilog.info("instance.started", { mode: config.mode, port, routing: config.routing, workerId: registry.workerId });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    instanceId,
+    chat,
+    stop() {
+      stopping ??= (async () => {
+        draining = true;
+        ilog.info("instance.stopping", { connections: chat!.connectionCount });
+        await registry.drain().catch((err) => ilog.warn("registry.drain_failed", { err }));
+        server.stop(false);
+        chat!.closeAll(1001, "server shutting down");
+        await Bun.sleep(50); // let close handlers run so counts and routes are final
+        await adapters.close();
+        server.stop(true);
+        ilog.info("instance.stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function wrap(ws: ServerWebSocket<WsData>): Conn {
+  return {
+    id: crypto.randomUUID(),
+    authUserId: ws.data.authUserId,
+    send: (text) => ws.send(text) > 0,
+    close: (code, reason) => ws.close(code, reason),
+  };
+}
+
+/** Standalone binds PORT or PORT_BASE; cluster takes PORT or allocates from Redis, skipping ports that fail. */
+async function bind(
+  config: Config,
+  log: Logger,
+  serve: (port: number) => Server<WsData>,
+): Promise<{ server: Server<WsData>; adapters: Adapters }> {
+  return createAdapters(config, log, (port) => {
+    checkPrivilegedPort(port);
+    return serve(port);
+  });
+}

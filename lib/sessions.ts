@@ -1,0 +1,71 @@
+// Local sessions: this instance's connections, and which user each one is bound to.
+
+/** One client connection as the chat core sees it; the WebSocket server adapts to this. */
+export interface Conn {
+  /** Unique across the cluster and over time (goes into DataContent.extend). */
+  readonly id: string;
+  /** The user from a verified token, when authentication is on. */
+  readonly authUserId?: string;
+  /** Sends one text frame; false when it was dropped (connection closing or over its send buffer). */
+  send(text: string): boolean;
+  close(code: number, reason: string): void;
+}
+
+/** Per-connection state kept by the core. */
+export interface ConnState {
+  conn: Conn;
+  userId?: string;
+  closed: boolean;
+  /** While a replay is being sent, live frames wait here so they arrive after it. */
+  held?: string[];
+}
+
+export class LocalSessions {
+  private readonly byUser = new Map<string, Set<ConnState>>();
+  private bound = 0;
+
+  /** Number of connections that completed CONNECT_INIT. */
+  get onlineCounts(): number {
+    return this.bound;
+  }
+
+  /** Number of distinct users with at least one bound connection. */
+  get onlineUsers(): number {
+    return this.byUser.size;
+  }
+
+  bind(state: ConnState, userId: string): void {
+    state.userId = userId;
+    let set = this.byUser.get(userId);
+    if (!set) this.byUser.set(userId, (set = new Set()));
+    set.add(state);
+    this.bound++;
+  }
+
+  /** Removes a bound connection; returns false when it was not bound (never counts twice). */
+  unbind(state: ConnState): boolean {
+    const userId = state.userId;
+    if (userId === undefined) return false;
+    const set = this.byUser.get(userId);
+    if (!set?.delete(state)) return false;
+    if (set.size === 0) this.byUser.delete(userId);
+    this.bound--;
+    return true;
+  }
+
+  connsOf(userId: string): ReadonlySet<ConnState> | undefined {
+    return this.byUser.get(userId);
+  }
+
+  /** Every bound connection, with its user (for rebuilding routes, and for shutdown). */
+  *entries(): IterableIterator<ConnState> {
+    for (const set of this.byUser.values()) yield* set;
+  }
+}
+
+/** Sends to a connection, or holds the frame while its replay is in progress. */
+export function sendTo(state: ConnState, text: string): void {
+  if (state.closed) return;
+  if (state.held) state.held.push(text);
+  else state.conn.send(text);
+}

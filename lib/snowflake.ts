@@ -1,0 +1,38 @@
+// Snowflake message ids: 41 bits of ms since 2020-01-01, 10 bits of worker id, 12 bits of sequence.
+
+const EPOCH_MS = 1577836800000n;
+
+export interface Snowflake {
+  /** Next id as a decimal string; strictly increasing within this process. */
+  next(): string;
+}
+
+/** Creates an id generator for `workerId` (0..1023). Tolerates the clock stepping back. */
+export function createSnowflake(workerId: number, now: () => number = Date.now): Snowflake {
+  if (!Number.isInteger(workerId) || workerId < 0 || workerId > 1023) {
+    throw new RangeError(`snowflake worker id must be 0..1023, got ${workerId}`);
+  }
+  const worker = BigInt(workerId) << 12n;
+  let lastMs = 0;
+  let seq = 0;
+  return {
+    next() {
+      let ms = now();
+      if (ms <= lastMs) {
+        // Same millisecond, or the clock went back: keep counting on the last one.
+        ms = lastMs;
+        seq = (seq + 1) & 0xfff;
+        if (seq === 0) ms = ++lastMs; // sequence exhausted: borrow the next millisecond
+      } else {
+        seq = 0;
+      }
+      lastMs = ms;
+      return (((BigInt(ms) - EPOCH_MS) << 22n) | worker | BigInt(seq)).toString();
+    },
+  };
+}
+
+/** Compares two decimal id strings numerically without BigInt (ids have no leading zeros). */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

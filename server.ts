@@ -1,0 +1,48 @@
+// Composition root: config -> instance (adapters, chat core, HTTP app, Bun.serve) -> graceful stop on signals.
+import { ConfigError, loadConfig } from "./lib/config.ts";
+import { startInstance } from "./lib/instance.ts";
+import { createLogger } from "./lib/log.ts";
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`im-server: ${err.message}`);
+  process.exit(1);
+}
+const log = createLogger(config.logLevel);
+
+let instance;
+try {
+  instance = await startInstance(config, log);
+} catch (err) {
+  const message = err instanceof ConfigError ? err.message : `could not start: ${(err as Error).message}`;
+  log.error("instance.start_failed", { message });
+  console.error(`im-server: ${message}`);
+  process.exit(1);
+}
+if (!config.authSecret) {
+  log.warn("auth.disabled", { message: "AUTH_SECRET is not set: the server trusts client-declared user ids (development only)" });
+}
+console.log(`im-server: ${config.mode} mode, listening on ${config.bindHost}:${instance.port} (ws://${config.hostIp}:${instance.port}/ws)`);
+
+const shutdown = (signal: string) => {
+  log.info("signal", { signal });
+  const timer = setTimeout(() => {
+    log.error("shutdown.timeout", { ms: config.shutdownTimeoutMs });
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  instance.stop().then(
+    () => {
+      clearTimeout(timer);
+      process.exit(0);
+    },
+    (err) => {
+      log.error("shutdown.failed", { err });
+      process.exit(1);
+    },
+  );
+};
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
