@@ -9,9 +9,10 @@ import { createMetrics } from "./metrics.ts";
 import { instanceIdOf } from "./registry.ts";
 import type { Conn } from "./sessions.ts";
 import { createSnowflake } from "./snowflake.ts";
+import { createIdleSweeper, type IdleTracked } from "./idle.ts";
 
 interface WsData {
-  conn?: Conn;
+  conn?: Conn & IdleTracked;
   authUserId?: string;
 }
 
@@ -29,6 +30,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   let chat: Chat | undefined;
   let app: ReturnType<typeof createHttpApp> | undefined;
   let draining = false;
+  const idle = createIdleSweeper(config.idleTimeoutS * 1000);
 
   const serve = (port: number): Server<WsData> =>
     Bun.serve<WsData>({
@@ -46,20 +48,29 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       },
       websocket: {
         maxPayloadLength: config.maxFrameBytes,
-        idleTimeout: config.idleTimeoutS,
-        sendPings: true,
+        // The idle sweeper enforces IDLE_TIMEOUT_S; uWebSockets' timer is only a coarse backstop.
+        idleTimeout: Math.min(960, config.idleTimeoutS * 2 + 8),
+        sendPings: false,
         open(ws) {
           const conn = wrap(ws);
           ws.data.conn = conn;
+          idle.add(conn);
           chat!.open(conn);
         },
         message(ws, data) {
           const conn = ws.data.conn!;
+          conn.lastSeenMs = Date.now();
           if (typeof data === "string") void chat!.message(conn, data);
           else chat!.binary(conn);
         },
+        pong(ws) {
+          ws.data.conn!.lastSeenMs = Date.now();
+        },
         close(ws) {
-          if (ws.data.conn) chat!.close(ws.data.conn);
+          const conn = ws.data.conn;
+          if (!conn) return;
+          idle.delete(conn);
+          chat!.close(conn);
         },
       },
     });
@@ -98,6 +109,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         chat!.closeAll(1001, "server shutting down");
         await Bun.sleep(50); // let close handlers run so counts and routes are final
         await adapters.close();
+        idle.stop();
         server.stop(true);
         ilog.info("instance.stopped");
       })();
@@ -106,12 +118,14 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   };
 }
 
-function wrap(ws: ServerWebSocket<WsData>): Conn {
+function wrap(ws: ServerWebSocket<WsData>): Conn & IdleTracked {
   return {
     id: crypto.randomUUID(),
     authUserId: ws.data.authUserId,
+    lastSeenMs: 0,
     send: (text) => ws.send(text) > 0,
     close: (code, reason) => ws.close(code, reason),
+    ping: () => void ws.ping(),
   };
 }
 
