@@ -1,0 +1,23 @@
+# One chat instance. Build: docker build -t bun-im . ; run: docker run -p 8875:8875 -e PORT=8875 bun-im
+FROM oven/bun:1.4.5 AS base
+WORKDIR /app
+
+# Dependencies in their own layer, from the lockfile only.
+FROM base AS deps
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+
+FROM base AS release
+ENV NODE_ENV=production \
+    PORT=8875 \
+    DATABASE_URL=sqlite:///app/data/chat.db
+COPY --from=deps /app/node_modules node_modules
+COPY package.json bunfig.toml server.ts ./
+COPY lib lib
+RUN mkdir -p /app/data && chown bun:bun /app/data
+USER bun
+EXPOSE 8875
+# HOST_IP: the address clients reach this instance at (set it in a cluster).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD bun -e "const r = await fetch('http://127.0.0.1:' + (process.env.PORT || 8875) + '/health'); process.exit(r.ok ? 0 : 1)"
+CMD ["bun", "run", "server.ts"]
