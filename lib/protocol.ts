@@ -67,11 +67,17 @@ export type DataContent = v.InferOutput<typeof DataContentSchema>;
 
 export type Decoded = { ok: true; frame: DataContent } | { ok: false; code: ErrorCode; message: string };
 
+// A msgId sent as a JSON number beyond 2^53 (the seed's Java Long) would lose digits in a double:
+// for such frames only, a reviver keeps the number's source text (the digits as sent).
+const BIG_NUMERIC_ID = /"msgId"\s*:\s*\d{16}/;
+const keepIdDigits = (key: string, value: unknown, ctx?: { source?: string }) =>
+  key === "msgId" && typeof value === "number" && ctx?.source && /^\d+$/.test(ctx.source) ? ctx.source : value;
+
 /** Parses one text frame; never throws. */
 export function decode(text: string): Decoded {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = BIG_NUMERIC_ID.test(text) ? JSON.parse(text, keepIdDigits as (k: string, v: unknown) => unknown) : JSON.parse(text);
   } catch {
     return { ok: false, code: ErrorCode.BAD_JSON, message: "frame is not valid JSON" };
   }

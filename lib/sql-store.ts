@@ -35,6 +35,10 @@ const INDEXES = [
   "CREATE INDEX IF NOT EXISTS ix_chat_message_sender ON chat_message (sender_id, id)",
 ];
 
+// Ids are BIGINT. Callers accept up to 20 digits; a larger value names no row (PostgreSQL would throw).
+const MAX_ID = 9223372036854775807n;
+const isStorableId = (id: string) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_ID;
+
 const SELECT_COLS = `CAST(id AS TEXT) AS id, sender_id, receiver_id, receiver_type, msg, msg_type, chat_time,
   show_msg_date_time_flag, video_path, video_width, video_height, video_times, voice_path,
   speak_voice_duration, is_read, client_msg_id`;
@@ -189,15 +193,17 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
     async history(a, b, page, pageSize) {
       const [{ n }] = await sql`SELECT COUNT(*) AS n FROM chat_message
         WHERE (sender_id = ${a} AND receiver_id = ${b}) OR (sender_id = ${b} AND receiver_id = ${a})`;
+      // Qualified: a bare "id" in ORDER BY is the TEXT alias of SELECT_COLS and sorts "10" before "9".
       const rows = await sql.unsafe(
         `SELECT ${SELECT_COLS} FROM chat_message
          WHERE (sender_id = $1 AND receiver_id = $2) OR (sender_id = $2 AND receiver_id = $1)
-         ORDER BY id DESC LIMIT $3 OFFSET $4`,
+         ORDER BY chat_message.id DESC LIMIT $3 OFFSET $4`,
         [a, b, pageSize, (page - 1) * pageSize],
       );
       return { records: Number(n), rows: rows.map(fromRow).reverse() };
     },
     async after(userId, afterMsgId, limit) {
+      if (!isStorableId(afterMsgId)) return [];
       const rows = await sql.unsafe(
         `SELECT ${SELECT_COLS} FROM (
            SELECT * FROM chat_message WHERE sender_id = $1 AND id > $2
@@ -209,10 +215,12 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
       return rows.map(fromRow);
     },
     async get(msgId) {
+      if (!isStorableId(msgId)) return undefined;
       const rows = await sql.unsafe(`SELECT ${SELECT_COLS} FROM chat_message WHERE id = $1`, [msgId]);
       return rows.length ? fromRow(rows[0]) : undefined;
     },
     async markRead(msgId) {
+      if (!isStorableId(msgId)) return false;
       const res = await sql`UPDATE chat_message SET is_read = 1 WHERE id = ${msgId}`;
       return res.count > 0;
     },
