@@ -158,7 +158,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     }
     metrics.storeLatency.observe((performance.now() - started) / 1000);
     if (!saved.duplicate) {
-      deps.unread.increment(receiverId, userId).catch((err) => log.warn("unread.increment_failed", { err }));
+      deps.unread.increment(msg).catch((err) => log.warn("unread.increment_failed", { err }));
       await route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
     }
     if (chatMsg.clientMsgId) {

@@ -53,10 +53,19 @@ describe("a standalone instance", () => {
     c.close();
     await Bun.sleep(100);
     expect(await onlineCounts()).toBe(base + 1);
-    b.ws.terminate?.(); // abrupt drop where supported
-    if (!b.closed) b.close();
+    b.close();
     await b.waitClosed();
     await Bun.sleep(100);
+    expect(await onlineCounts()).toBe(base);
+    // An abrupt loss: a client process killed with SIGKILL, no close frame.
+    const script = `const ws = new WebSocket(${JSON.stringify(t.wsUrl())}); ws.onopen = () => ws.send(JSON.stringify({chatMsg:{senderId:"cnt-k",msgType:0,clientMsgId:"k"}})); ws.onmessage = () => console.log("bound");`;
+    const child = Bun.spawn(["bun", "-e", script], { stdout: "pipe" });
+    const reader = child.stdout.getReader();
+    await reader.read(); // "bound"
+    expect(await onlineCounts()).toBe(base + 1);
+    child.kill("SIGKILL");
+    await child.exited;
+    for (let i = 0; i < 50 && (await onlineCounts()) !== base; i++) await Bun.sleep(100);
     expect(await onlineCounts()).toBe(base);
   });
 

@@ -4,7 +4,7 @@ import type { UnreadCounters } from "../unread.ts";
 export function createMemoryUnread(): UnreadCounters {
   const byReceiver = new Map<string, Map<string, number>>();
   return {
-    async increment(receiverId, senderId) {
+    async increment({ receiverId, senderId }) {
       let counts = byReceiver.get(receiverId);
       if (!counts) byReceiver.set(receiverId, (counts = new Map()));
       counts.set(senderId, (counts.get(senderId) ?? 0) + 1);
@@ -13,7 +13,7 @@ export function createMemoryUnread(): UnreadCounters {
       return Object.fromEntries(byReceiver.get(receiverId) ?? []);
     },
     async clear(receiverId, senderId) {
-      byReceiver.get(receiverId)?.delete(senderId);
+      byReceiver.get(receiverId)?.set(senderId, 0);
     },
     close: async () => {},
   };

@@ -1,0 +1,169 @@
+// Session routes in Redis: which instances hold which connections of every user (all devices).
+import type Redis from "ioredis";
+import type { Logger } from "../log.ts";
+import type { SessionRoutes } from "../session-routes.ts";
+
+/** The Redis commands this module uses. */
+export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "ping" | "status">;
+
+export interface RedisSessionRoutesOptions {
+  redis: RoutesRedis;
+  /** This instance, `<ip>_<port>`. */
+  instanceId: string;
+  /** True while an instance is in the registry's view; routes of other instances are ignored. */
+  isLive: (instanceId: string) => boolean;
+  log: Logger;
+  /** Prefix of every key (default `im:`). */
+  keyPrefix?: string;
+}
+
+export interface RedisSessionRoutes extends SessionRoutes {
+  /** Removes every entry of `instanceId` (it left the cluster); resolves to the number removed. */
+  purgeInstance(instanceId: string): Promise<number>;
+  /** Makes this instance's entries exactly `entries` ([userId, connId]), e.g. after Redis came back empty. */
+  rebuild(entries: Iterable<readonly [userId: string, connId: string]>): Promise<void>;
+}
+
+/** Thrown at once, instead of queueing, while the Redis client is reconnecting. */
+export class RedisUnavailableError extends Error {
+  override name = "RedisUnavailableError";
+  readonly code = "UNAVAILABLE";
+  constructor(status: string) {
+    super(`redis unavailable (${status})`);
+  }
+}
+
+const CHUNK = 1000;
+
+/**
+ * Session routes on two hashes per key prefix `p` (default `im:`):
+ *
+ * - `p + "sess:" + userId` — field `<instanceId>#<connId>`, value `<instanceId>`: one field per
+ *   connection, so devices on any number of instances coexist (the seed kept one key per user and
+ *   the last device won). `lookup` reads the values of these hashes only: one HVALS per user, all
+ *   users in one pipeline. The instance id in the field keeps connection ids of different
+ *   instances apart even if they are not unique cluster-wide.
+ * - `p + "inst:" + instanceId` — field `<connId>`, value `<userId>`: what one instance holds, so
+ *   its entries can be purged when it dies, or rewritten after Redis lost them, without a scan.
+ *
+ * Call `rebuild([])` once at start, before this instance registers, so that entries a previous
+ * process with the same `<ip>_<port>` left behind do not linger. The Redis client is the caller's:
+ * `close()` removes this instance's entries but does not disconnect it.
+ */
+export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): RedisSessionRoutes {
+  const { redis, instanceId, isLive, log } = options;
+  const prefix = options.keyPrefix ?? "im:";
+  const sessKey = (userId: string) => `${prefix}sess:${userId}`;
+  const instKey = (id: string) => `${prefix}inst:${id}`;
+  const field = (id: string, connId: string) => `${id}#${connId}`;
+  let closed = false;
+
+  const ensureUp = () => {
+    // ioredis would queue commands until it reconnects; a chat message should fail fast instead.
+    if (redis.status === "reconnecting" || redis.status === "close" || redis.status === "end") {
+      throw new RedisUnavailableError(redis.status);
+    }
+  };
+
+  const exec = async (pipe: ReturnType<RoutesRedis["pipeline"]>) => {
+    const results = (await pipe.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    return results;
+  };
+
+  // The per-message read. A local cache (user -> instance ids, invalidated by keyspace
+  // notifications or a short TTL) belongs here: answer hits from it and read only the misses.
+  const readInstances = async (userIds: readonly string[]): Promise<string[][]> => {
+    const pipe = redis.pipeline();
+    for (const userId of userIds) pipe.hvals(sessKey(userId));
+    return (await exec(pipe)).map(([, ids]) => ids as string[]);
+  };
+
+  // Deletes [userId, connId] entries of instance `id` in chunked pipelines.
+  const deleteEntries = async (id: string, entries: [userId: string, connId: string][]) => {
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const pipe = redis.pipeline();
+      for (const [userId, connId] of entries.slice(i, i + CHUNK)) {
+        pipe.hdel(sessKey(userId), field(id, connId));
+        pipe.hdel(instKey(id), connId);
+      }
+      await exec(pipe);
+    }
+  };
+
+  const purgeInstance = async (id: string): Promise<number> => {
+    // The same <ip>_<port> may already be back (a restart on the same port): its entries are new.
+    if (id !== instanceId && isLive(id)) {
+      log.info("session_routes_purge_skipped", { instance: id, reason: "instance is live again" });
+      return 0;
+    }
+    ensureUp();
+    const held = Object.entries(await redis.hgetall(instKey(id))).map(([connId, userId]): [string, string] => [userId, connId]);
+    await deleteEntries(id, held);
+    if (held.length) log.info("session_routes_purged", { instance: id, entries: held.length });
+    return held.length;
+  };
+
+  return {
+    async add(userId, connId) {
+      ensureUp();
+      await exec(redis.multi().hset(sessKey(userId), field(instanceId, connId), instanceId).hset(instKey(instanceId), connId, userId));
+    },
+
+    async remove(userId, connId) {
+      ensureUp();
+      await exec(redis.multi().hdel(sessKey(userId), field(instanceId, connId)).hdel(instKey(instanceId), connId));
+    },
+
+    async lookup(userIds) {
+      if (userIds.length === 0) return [];
+      ensureUp();
+      const live = new Set<string>();
+      for (const ids of await readInstances(userIds)) for (const id of ids) if (isLive(id)) live.add(id);
+      return [...live];
+    },
+
+    purgeInstance,
+
+    async rebuild(entries) {
+      ensureUp();
+      const want = new Map<string, string>();
+      for (const [userId, connId] of entries) want.set(connId, userId);
+      // Only stale entries are deleted, so lookups keep finding the live ones meanwhile.
+      const stale = Object.entries(await redis.hgetall(instKey(instanceId)))
+        .filter(([connId, userId]) => want.get(connId) !== userId)
+        .map(([connId, userId]): [string, string] => [userId, connId]);
+      await deleteEntries(instanceId, stale);
+      const wanted = [...want];
+      for (let i = 0; i < wanted.length; i += CHUNK) {
+        const pipe = redis.pipeline();
+        for (const [connId, userId] of wanted.slice(i, i + CHUNK)) {
+          pipe.hset(sessKey(userId), field(instanceId, connId), instanceId);
+          pipe.hset(instKey(instanceId), connId, userId);
+        }
+        await exec(pipe);
+      }
+      log.info("session_routes_rebuilt", { entries: want.size, stale: stale.length });
+    },
+
+    async health() {
+      if (redis.status !== "ready") return `redis: ${redis.status === "reconnecting" ? "disconnected (reconnecting)" : redis.status}`;
+      try {
+        await redis.ping();
+        return "ok";
+      } catch (err) {
+        return `redis: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await purgeInstance(instanceId);
+      } catch (err) {
+        log.warn("session_routes_close_purge_failed", { err });
+      }
+    },
+  };
+}

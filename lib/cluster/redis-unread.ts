@@ -1,0 +1,35 @@
+// Unread counters in the seed lineage's Redis hashes `chat_msg_list:<receiverId>`.
+import type Redis from "ioredis";
+import type { UnreadCounters } from "../unread.ts";
+
+/** The Redis commands this module uses. */
+export type UnreadRedis = Pick<Redis, "hincrby" | "hgetall" | "hset">;
+
+/** `chat_msg_list:<receiverId>`: field senderId, value the unread count as a decimal string. */
+export const unreadKey = (receiverId: string) => `chat_msg_list:${receiverId}`;
+
+/**
+ * Counts with HINCRBY and clears with HSET "0", as the seed lineage does, so a Java service
+ * reading the same hash sees the same values; `get` includes cleared (0) senders, as the seed's
+ * getMyUnReadCounts does, and skips values that are not integers. The Redis client is the
+ * caller's: `close()` does not disconnect it.
+ */
+export function createRedisUnread(redis: UnreadRedis): UnreadCounters {
+  return {
+    async increment({ receiverId, senderId }) {
+      await redis.hincrby(unreadKey(receiverId), senderId, 1);
+    },
+    async get(receiverId) {
+      const counts: Record<string, number> = {};
+      for (const [senderId, value] of Object.entries(await redis.hgetall(unreadKey(receiverId)))) {
+        const n = Number(value);
+        if (Number.isInteger(n)) counts[senderId] = n;
+      }
+      return counts;
+    },
+    async clear(receiverId, senderId) {
+      await redis.hset(unreadKey(receiverId), senderId, "0");
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,127 @@
+// Port allocation in `netty_port` against a real Redis (its own logical database, flushed first).
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { allocateAndBind, allocatePort, PORT_KEY, releasePort } from "../../lib/cluster/redis-ports.ts";
+
+// `netty_port` has a fixed name, so this file owns a whole logical database.
+const REDIS_URL = "redis://127.0.0.1:6379/11";
+const opts = { base: 875, step: 10 };
+let redis: Redis;
+
+async function connectRedis(url: string): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (err) {
+    client.disconnect();
+    throw new Error(`Redis is not reachable at ${url} (${(err as Error).message}); start it with scripts/services.sh redis`);
+  }
+  return client;
+}
+
+beforeAll(async () => {
+  redis = await connectRedis(REDIS_URL);
+});
+beforeEach(async () => {
+  await redis.flushdb();
+});
+afterAll(async () => {
+  await redis?.flushdb();
+  redis?.disconnect();
+});
+
+describe("allocatePort", () => {
+  test("an empty netty_port hash gives the base port and records it with value 0", async () => {
+    expect(await allocatePort(redis, opts)).toBe(875);
+    expect(await redis.hgetall(PORT_KEY)).toEqual({ "875": "0" });
+  });
+
+  test("later allocations take the largest port in use plus the step", async () => {
+    await redis.hset(PORT_KEY, "905", "0", "885", "0");
+    expect(await allocatePort(redis, opts)).toBe(915);
+    expect(await allocatePort(redis, opts)).toBe(925);
+  });
+
+  test("four processes allocating at the same instant get four different ports", async () => {
+    const startAt = Date.now() + 1500;
+    const script = `
+      import Redis from "ioredis";
+      import { allocatePort } from ${JSON.stringify(`${import.meta.dir}/../../lib/cluster/redis-ports.ts`)};
+      const redis = new Redis(${JSON.stringify(REDIS_URL)});
+      await redis.ping();
+      await Bun.sleep(Math.max(0, ${startAt} - Date.now()));
+      console.log(await allocatePort(redis, { base: 875, step: 10 }));
+      redis.disconnect();
+    `;
+    const procs = Array.from({ length: 4 }, () => Bun.spawn(["bun", "-e", script], { cwd: `${import.meta.dir}/../..`, stderr: "pipe" }));
+    const ports = await Promise.all(
+      procs.map(async (p) => {
+        const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+        if (code !== 0) throw new Error(`allocating process failed: ${err}`);
+        return Number(out.trim());
+      }),
+    );
+    expect(ports.toSorted((a, b) => a - b)).toEqual([875, 885, 895, 905]);
+  }, 20_000);
+
+  test("eight connections allocating concurrently in one process never share a port", async () => {
+    const clients = await Promise.all(Array.from({ length: 8 }, () => connectRedis(REDIS_URL)));
+    try {
+      const ports = await Promise.all(clients.map((c) => allocatePort(c, opts)));
+      expect(new Set(ports).size).toBe(8);
+      expect(Math.max(...ports)).toBe(875 + 7 * 10);
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+
+  test("a port above 65535 is refused with a message naming the hash", async () => {
+    await redis.hset(PORT_KEY, "65530", "0");
+    await expect(allocatePort(redis, opts)).rejects.toThrow(/netty_port/);
+  });
+});
+
+describe("releasePort", () => {
+  test("a released port leaves the hash and the maximum falls back", async () => {
+    await allocatePort(redis, opts);
+    const second = await allocatePort(redis, opts);
+    await releasePort(redis, second);
+    expect(await redis.hkeys(PORT_KEY)).toEqual(["875"]);
+    expect(await allocatePort(redis, opts)).toBe(885);
+  });
+});
+
+describe("allocateAndBind", () => {
+  test("a port that cannot be bound is skipped and released after the next port binds", async () => {
+    const blocker = Bun.serve({ port: 0, fetch: () => new Response("busy") });
+    try {
+      const busy = blocker.port!;
+      const { port, bound } = await allocateAndBind(redis, {
+        base: busy,
+        step: 1,
+        bind: (p) => Bun.serve({ port: p, hostname: "0.0.0.0", fetch: () => new Response("ok") }),
+      });
+      try {
+        expect(port).toBeGreaterThan(busy);
+        expect(await redis.hkeys(PORT_KEY)).toEqual([String(port)]);
+      } finally {
+        bound.stop(true);
+      }
+    } finally {
+      blocker.stop(true);
+    }
+  });
+
+  test("an error that another port cannot fix is thrown at once and its port released", async () => {
+    const denied = Object.assign(new Error("permission denied"), { code: "EACCES" });
+    let attempts = 0;
+    const bind = () => {
+      attempts++;
+      throw denied;
+    };
+    await expect(allocateAndBind(redis, { ...opts, bind })).rejects.toBe(denied);
+    expect(attempts).toBe(1);
+    expect(await redis.hlen(PORT_KEY)).toBe(0);
+  });
+});

@@ -1,0 +1,64 @@
+// Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { createRedisUnread } from "../../lib/cluster/redis-unread.ts";
+
+const REDIS_URL = "redis://127.0.0.1:6379/13";
+let redis: Redis;
+const unread = () => createRedisUnread(redis);
+
+beforeAll(async () => {
+  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new Error(`Redis is not reachable at ${REDIS_URL} (${(err as Error).message}); start it with scripts/services.sh redis`);
+  }
+  await redis.flushdb();
+});
+afterAll(async () => {
+  await redis?.flushdb();
+  redis?.disconnect();
+});
+
+describe("redis unread counters", () => {
+  test("increments are counted per sender in chat_msg_list:<receiverId> and read back as numbers", async () => {
+    const counters = unread();
+    await counters.increment({ receiverId: "r1", senderId: "s1" });
+    await counters.increment({ receiverId: "r1", senderId: "s1" });
+    await counters.increment({ receiverId: "r1", senderId: "s2" });
+    expect(await counters.get("r1")).toEqual({ s1: 2, s2: 1 });
+    expect(await redis.hgetall("chat_msg_list:r1")).toEqual({ s1: "2", s2: "1" });
+  });
+
+  test("a receiver without messages has no counters", async () => {
+    expect(await unread().get("nobody")).toEqual({});
+  });
+
+  test("clear resets one sender to 0 as the seed does and leaves the others", async () => {
+    const counters = unread();
+    await counters.increment({ receiverId: "r2", senderId: "s1" });
+    await counters.increment({ receiverId: "r2", senderId: "s2" });
+    await counters.clear("r2", "s1");
+    expect(await counters.get("r2")).toEqual({ s1: 0, s2: 1 });
+    await counters.increment({ receiverId: "r2", senderId: "s1" });
+    expect(await counters.get("r2")).toEqual({ s1: 1, s2: 1 });
+  });
+
+  test("counts written by a seed service are read, and values that are not numbers are skipped", async () => {
+    await redis.hset("chat_msg_list:r3", "s1", "7", "s2", "garbage");
+    expect(await unread().get("r3")).toEqual({ s1: 7 });
+  });
+
+  test("concurrent increments are not lost", async () => {
+    const counters = unread();
+    await Promise.all(Array.from({ length: 50 }, () => counters.increment({ receiverId: "r4", senderId: "s1" })));
+    expect(await counters.get("r4")).toEqual({ s1: 50 });
+  });
+
+  test("close leaves the Redis client open for its owner", async () => {
+    await unread().close();
+    expect(await redis.ping()).toBe("PONG");
+  });
+});
