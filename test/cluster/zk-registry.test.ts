@@ -1,0 +1,221 @@
+// The ZooKeeper registry against a real ZooKeeper: exact znodes, watched views, coalesced counts, expiry.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
+import * as zookeeper from "node-zookeeper-client";
+import { createZkRegistry, type ZkRegistry } from "../../lib/cluster/zk-registry.ts";
+import { connectZk, CreateMode, ZkClient } from "../../lib/cluster/zk-client.ts";
+import { silentLogger, type Logger } from "../../lib/log.ts";
+import type { ServerNode } from "../../lib/registry.ts";
+
+const ZK = "127.0.0.1:2181";
+const NS = `imtest-${randomUUID().slice(0, 8)}`;
+const LIST = `/${NS}/server-list`;
+
+let admin: ZkClient;
+const registries: ZkRegistry[] = [];
+let nextPort = 9000;
+
+async function registry(extra: { log?: Logger; port?: number } = {}): Promise<ZkRegistry> {
+  const r = await createZkRegistry({
+    connect: ZK,
+    namespace: NS,
+    sessionTimeoutMs: 4000,
+    self: { ip: "127.0.0.1", port: extra.port ?? nextPort++ },
+    log: extra.log ?? silentLogger,
+  });
+  registries.push(r);
+  return r;
+}
+
+async function removeTree(zk: ZkClient, path: string): Promise<void> {
+  for (const child of await zk.getChildren(path).catch(() => [] as string[])) await removeTree(zk, `${path}/${child}`);
+  await zk.remove(path);
+}
+
+/**
+ * Expires `zk`'s session the known way: a twin client attaches to the session and closes it. If `zk`
+ * reconnects first, the twin is the one cut off and the session lives on, so check and try again.
+ */
+async function expireSession(zk: ZkClient): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const expired = new Promise<boolean>((resolve) => {
+      const off = zk.on("expired", () => (off(), resolve(true)));
+      setTimeout(() => (off(), resolve(false)), 2000);
+    });
+    const options = { sessionTimeout: 4000, sessionId: zk.raw.getSessionId(), sessionPassword: zk.raw.getSessionPassword() };
+    const twin = zookeeper.createClient(ZK, options as Partial<zookeeper.Option>);
+    twin.once("connected", () => twin.close());
+    twin.connect();
+    if (await expired) return;
+  }
+  throw new Error("could not expire the session");
+}
+
+/** Polls `check` every 10 ms until it holds; fails naming `what` after `ms`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 1000): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await Bun.sleep(10);
+  }
+  return Date.now() - start;
+}
+
+const dataOf = async (path: string) => (await admin.getData(path)).toString();
+
+beforeAll(async () => {
+  try {
+    admin = await connectZk({ connect: ZK, sessionTimeoutMs: 4000, connectTimeoutMs: 5000 });
+  } catch (err) {
+    throw new Error(`ZooKeeper is not reachable at ${ZK} (${(err as Error).message}); run scripts/services.sh zookeeper`);
+  }
+});
+
+afterAll(async () => {
+  for (const r of registries) await r.close();
+  await removeTree(admin, `/${NS}`);
+  await admin.close();
+});
+
+describe("ZooKeeper registry", () => {
+  test("an instance registers as an im- sequential node whose data is exactly the seed's JSON", async () => {
+    const r = await registry({ port: 875 });
+    expect(r.nodePath).toMatch(new RegExp(`^${LIST}/im-\\d{10}$`));
+    expect(await dataOf(r.nodePath!)).toBe('{"ip":"127.0.0.1","port":875,"onlineCounts":0}');
+    expect(r.nodes()).toContainEqual({ ip: "127.0.0.1", port: 875, onlineCounts: 0 });
+    expect(r.isLive("127.0.0.1_875")).toBe(true);
+    expect(await r.health()).toBe("ok");
+    await r.close();
+    expect(await admin.exists(r.nodePath ?? LIST + "/none")).toBe(false);
+    expect(await r.health()).toBe("zookeeper: closed");
+  });
+
+  test("the view follows instances joining and leaving, and a departure reports the node's last data", async () => {
+    const a = await registry();
+    const gone: ServerNode[] = [];
+    a.onInstanceGone((node) => gone.push(node));
+    const b = await registry();
+    const bNode = JSON.parse(await dataOf(b.nodePath!)) as ServerNode;
+    const bId = `127.0.0.1_${bNode.port}`;
+    await until("a sees b", () => a.isLive(bId));
+
+    b.setOnlineCounts(7);
+    await b.flush();
+    await until("a sees b's count", () => a.nodes().some((n) => n.port === bNode.port && n.onlineCounts === 7));
+
+    await b.close();
+    await until("b leaves a's view", () => !a.isLive(bId));
+    expect(a.nodes().some((n) => n.port === bNode.port)).toBe(false);
+    await until("onInstanceGone fires", () => gone.length > 0);
+    expect(gone).toEqual([{ ip: "127.0.0.1", port: bNode.port, onlineCounts: 7 }]);
+  });
+
+  test("a node deleted while its instance stays live through a newer node is not reported gone", async () => {
+    const [a, b] = [await registry(), await registry()];
+    const gone: ServerNode[] = [];
+    a.onInstanceGone((node) => gone.push(node));
+    const bData = await dataOf(b.nodePath!);
+    const bId = `127.0.0.1_${JSON.parse(bData).port}`;
+    const countOfB = () => a.nodes().find((n) => `${n.ip}_${n.port}` === bId)?.onlineCounts;
+    // What a leftover node of the same instance looks like (another session's, e.g. after a ZooKeeper restart).
+    const stale = JSON.stringify({ ...JSON.parse(bData), onlineCounts: 99 });
+    const leftover = await admin.create(`${LIST}/im-`, stale, CreateMode.EPHEMERAL_SEQUENTIAL);
+    await until("a takes the newer node for b", () => countOfB() === 99);
+    expect(a.nodes().filter((n) => `${n.ip}_${n.port}` === bId)).toHaveLength(1);
+    await admin.remove(leftover);
+    await until("a falls back to b's own node", () => countOfB() === 0);
+    expect(a.isLive(bId)).toBe(true);
+    expect(gone).toEqual([]);
+  });
+
+  test("a burst of 1,000 count changes takes a handful of lock acquisitions and is exact within a second", async () => {
+    const r = await registry();
+    const before = r.lockAcquisitions;
+    let count = 0;
+    for (let batch = 0; batch < 10; batch++) {
+      for (let i = 0; i < 100; i++) r.setOnlineCounts((count += i % 3 === 2 ? -1 : 1));
+      await Bun.sleep(20);
+    }
+    const expected = `{"ip":"127.0.0.1","port":${JSON.parse(await dataOf(r.nodePath!)).port},"onlineCounts":${count}}`;
+    await until("the final count is written", async () => (await dataOf(r.nodePath!)) === expected, 1000);
+    await r.flush(); // waits for the write in flight, whose lock release may trail the data by a moment
+    expect(r.lockAcquisitions - before).toBeLessThanOrEqual(6);
+    expect(r.lockAcquisitions - before).toBeGreaterThan(0);
+    expect(await admin.getChildren(`/${NS}/rw-lock`)).toEqual([]);
+  });
+
+  test("a negative count is written as zero", async () => {
+    const r = await registry();
+    r.setOnlineCounts(3);
+    await r.flush();
+    r.setOnlineCounts(-2);
+    await r.flush();
+    expect(JSON.parse(await dataOf(r.nodePath!)).onlineCounts).toBe(0);
+  });
+
+  test("a drained instance leaves the other registry's view within a second and writes no more counts", async () => {
+    const [a, b] = [await registry(), await registry()];
+    const bPath = b.nodePath!;
+    const bId = `127.0.0.1_${JSON.parse(await dataOf(bPath)).port}`;
+    await until("a sees b", () => a.isLive(bId));
+    await b.drain();
+    await until("b leaves a's view", () => !a.isLive(bId));
+    expect(b.nodes().some((n) => `${n.ip}_${n.port}` === bId)).toBe(false);
+    expect(await b.health()).not.toBe("ok");
+    const before = (await admin.getChildren(LIST)).length;
+    b.setOnlineCounts(5);
+    await b.flush();
+    await Bun.sleep(300);
+    expect(await admin.exists(bPath)).toBe(false);
+    expect((await admin.getChildren(LIST)).length).toBe(before);
+  });
+
+  test("after its session expires an instance logs a warning and re-registers with its current count and worker id", async () => {
+    const warnings: string[] = [];
+    const log: Logger = { ...silentLogger, warn: (event) => void warnings.push(event), child: () => log };
+    const r = await registry({ log });
+    const other = await registry();
+    r.setOnlineCounts(42);
+    await r.flush();
+    const [oldPath, workerId] = [r.nodePath!, r.workerId];
+    const port = JSON.parse(await dataOf(oldPath)).port;
+
+    await expireSession(r.zk);
+    r.setOnlineCounts(43);
+    await until("a new node appears", () => r.nodePath !== undefined && r.nodePath !== oldPath, 10_000);
+    await until("it holds the current count", async () => JSON.parse(await dataOf(r.nodePath!)).onlineCounts === 43, 2000);
+    expect(await admin.exists(oldPath)).toBe(false);
+    expect(r.workerId).toBe(workerId);
+    expect(warnings).toContain("registry_session_expired");
+    expect(await r.health()).toBe("ok");
+    await until("the other registry sees it again", () => other.isLive(`127.0.0.1_${port}`));
+    expect(other.nodes().filter((n) => n.port === port)).toHaveLength(1);
+  }, 20_000);
+
+  test("worker ids are unique among live instances and one held by another session is skipped", async () => {
+    const live = await Promise.all([1, 2, 3, 4].map(() => registry()));
+    const ids = live.map((r) => r.workerId);
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids) expect(id).toBeGreaterThanOrEqual(0);
+    for (const id of ids) expect(id).toBeLessThan(1024);
+
+    // A sequential probe (not an im- node, so no registry reads it) tells the next sequence number;
+    // hold the worker id that maps to, and the one after.
+    const squatter = await connectZk({ connect: ZK, sessionTimeoutMs: 4000 });
+    try {
+      const probe = await squatter.create(`${LIST}/probe-`, "", CreateMode.EPHEMERAL_SEQUENTIAL);
+      const seq = Number(probe.slice(-10)) + 1;
+      const next = seq % 1024;
+      for (const id of [next, (next + 1) % 1024]) {
+        await squatter.create(`/${NS}/worker-ids/${id}`, "squatter", CreateMode.EPHEMERAL).catch(() => {});
+      }
+      const r = await registry();
+      expect(r.nodePath).toBe(`${LIST}/im-${String(seq).padStart(10, "0")}`);
+      expect(ids).not.toContain(r.workerId);
+      expect(r.workerId).not.toBe(next);
+      expect(r.workerId).not.toBe((next + 1) % 1024);
+    } finally {
+      await squatter.close();
+    }
+  });
+});
