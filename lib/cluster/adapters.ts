@@ -1,0 +1,111 @@
+// Cluster adapters: ZooKeeper registry, Redis ports/routes/unread, RabbitMQ bus — wired for one instance.
+import Redis from "ioredis";
+import type { Server } from "bun";
+import type { Adapters } from "../adapters.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { instanceIdOf, type InstanceRegistry } from "../registry.ts";
+import { createSqlStore } from "../sql-store.ts";
+import { createAmqpBus } from "./amqp-bus.ts";
+import { createQueuedUnread } from "./queued-unread.ts";
+import { PORT_KEY, allocateAndBind, releasePort } from "./redis-ports.ts";
+import { createRedisSessionRoutes } from "./redis-session-routes.ts";
+import { createRedisUnread } from "./redis-unread.ts";
+import { createZkRegistry } from "./zk-registry.ts";
+
+/** Runs `steps` in order, logging (not throwing) each failure, so one stuck dependency does not block the rest. */
+async function closeAll(log: Logger, steps: Array<[string, () => Promise<unknown>]>): Promise<void> {
+  for (const [name, step] of steps) await step().catch((err) => log.warn("close.failed", { component: name, err }));
+}
+
+/**
+ * Order: Redis and the store first (the port comes from Redis), then bind, then the bus, then
+ * ZooKeeper registration last, so an instance is advertised only once it can serve.
+ */
+export async function createClusterAdapters<S extends Server<any>>(
+  config: Config,
+  log: Logger,
+  bindPort: (port: number) => S,
+): Promise<{ server: S; adapters: Adapters }> {
+  const redis = new Redis(config.redisUrl!, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 5000) + Math.floor(Math.random() * 200),
+  });
+  redis.on("error", () => {}); // state changes are logged below, once each
+  await redis.connect().catch((err) => {
+    throw new Error(`cannot connect to Redis at ${config.redisUrl}: ${err.message}`);
+  });
+  const cleanup: Array<[string, () => Promise<unknown>]> = [["redis", () => redis.quit()]];
+  try {
+    const store = await createSqlStore({ url: config.databaseUrl, log });
+    cleanup.unshift(["store", () => store.close()]);
+
+    let server: S;
+    if (config.port !== undefined) {
+      server = bindPort(config.port);
+      await redis.hset(PORT_KEY, String(server.port), "0");
+    } else {
+      ({ bound: server } = await allocateAndBind(redis, { base: config.portBase, step: config.portStep, bind: bindPort }));
+    }
+    const port = server.port!;
+    cleanup.unshift(["port", () => releasePort(redis, port)], ["server", async () => server.stop(true)]);
+    const self = { ip: config.hostIp, port };
+    const instanceId = instanceIdOf(self);
+    const ilog = log.child({ instance: instanceId });
+
+    let registry: InstanceRegistry | undefined;
+    const routes = createRedisSessionRoutes({ redis, instanceId, isLive: (id) => registry?.isLive(id) ?? false, log: ilog });
+    await routes.rebuild([]); // forget what a previous process on this ip:port left behind
+
+    const bus = await createAmqpBus({ url: config.amqpUrl!, instanceId, routing: config.routing, log: ilog });
+    cleanup.unshift(["bus", () => bus.close()]);
+    const unread = createQueuedUnread(bus, createRedisUnread(redis), ilog);
+    await unread.consume();
+
+    registry = await createZkRegistry({
+      connect: config.zkConnect!,
+      namespace: config.zkNamespace,
+      sessionTimeoutMs: config.zkSessionTimeoutMs,
+      self,
+      log: ilog,
+    });
+    registry.onInstanceGone((node) => {
+      const goneId = instanceIdOf(node);
+      if (goneId === instanceId) return; // our own old node after a session expiry: we still hold the port
+      releasePort(redis, node.port).catch((err) => ilog.warn("port.release_failed", { port: node.port, err }));
+      routes.purgeInstance(goneId).catch((err) => ilog.warn("routes.purge_failed", { instance: goneId, err }));
+    });
+    const reg = registry;
+
+    const redisHealth = async () => (redis.status === "ready" ? "ok" : `redis: ${redis.status}`);
+    return {
+      server,
+      adapters: {
+        registry: reg,
+        bus,
+        routes,
+        store,
+        unread,
+        checks: {
+          zookeeper: () => reg.health(),
+          redis: redisHealth,
+          rabbitmq: () => bus.health(),
+          store: () => store.health(),
+        },
+        close: () =>
+          closeAll(ilog, [
+            ["registry", () => reg.close()],
+            ["routes", () => routes.close()],
+            ["bus", () => bus.close()],
+            ["store", () => store.close()],
+            ["port", () => releasePort(redis, port)],
+            ["redis", () => redis.quit()],
+          ]),
+      },
+    };
+  } catch (err) {
+    await closeAll(log, cleanup);
+    throw err;
+  }
+}

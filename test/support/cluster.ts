@@ -1,0 +1,167 @@
+// A real cluster for tests: N `bun run server.ts` processes on real ZooKeeper, Redis, RabbitMQ,
+// with a namespace, Redis database, vhost and SQLite file of their own; cleaned up afterwards.
+import type { Subprocess } from "bun";
+import Redis from "ioredis";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectZk, type ZkClient } from "../../lib/cluster/zk-client.ts";
+import type { Target } from "./target.ts";
+
+const ROOT = join(import.meta.dir, "../..");
+export const ZK = Bun.env.TEST_ZK ?? "127.0.0.1:2181";
+export const REDIS_BASE = Bun.env.TEST_REDIS ?? "redis://127.0.0.1:6379";
+export const AMQP_BASE = Bun.env.TEST_AMQP ?? "amqp://guest:guest@127.0.0.1:5672";
+
+export interface Node {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  env: Record<string, string>;
+  log: string[];
+}
+
+async function rabbitmqctl(...args: string[]): Promise<void> {
+  const p = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "pipe" });
+  if ((await p.exited) !== 0) throw new Error(`rabbitmqctl ${args.join(" ")}: ${await new Response(p.stderr).text()}`);
+}
+
+/** Reads a process's output line by line into `log`, resolving the port it announces. */
+function watchOutput(node: Omit<Node, "port">): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const read = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      let buf = "";
+      const reader = stream.getReader();
+      for (;;) {
+        const { value: chunk, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          node.log.push(line);
+          const m = /listening on [^ ]+:(\d+)/.exec(line);
+          if (m) resolve(Number(m[1]));
+        }
+      }
+    };
+    void read(node.proc.stdout);
+    void read(node.proc.stderr);
+    node.proc.exited.then((code) => reject(new Error(`instance exited (${code}) before listening:\n${node.log.join("\n")}`)));
+  });
+}
+
+export interface ClusterOptions {
+  size: number;
+  env?: Record<string, string>;
+  /** Redis logical database (1–10): `netty_port` has a fixed name, so each test file takes its own. */
+  redisDb: number;
+}
+
+export type Cluster = Target & {
+  readonly nodes: Node[];
+  readonly namespace: string;
+  readonly redis: Redis;
+  readonly zk: ZkClient;
+  readonly baseEnv: Record<string, string>;
+  /** Starts one more instance (e.g. to replace a killed one); resolves once it is listening. */
+  start(env?: Record<string, string>): Promise<Node>;
+  /** Data of every `/server-list` child, read from ZooKeeper now. */
+  serverList(): Promise<Array<{ name: string; data: string }>>;
+};
+
+/** Starts a cluster of `size` instances and waits until each one answers /health. */
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const tag = `imtest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const dir = mkdtempSync(join(tmpdir(), `${tag}-`));
+  const redis = new Redis(`${REDIS_BASE}/${opts.redisDb}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect().catch((e) => {
+    throw new Error(`Redis is not reachable at ${REDIS_BASE} (${e.message}): run scripts/services.sh`);
+  });
+  await redis.flushdb();
+  const zk = await connectZk({ connect: ZK, sessionTimeoutMs: 10000, connectTimeoutMs: 5000 }).catch((e) => {
+    throw new Error(`ZooKeeper is not reachable at ${ZK} (${e.message}): run scripts/services.sh`);
+  });
+  await rabbitmqctl("add_vhost", tag);
+  await rabbitmqctl("set_permissions", "-p", tag, "guest", ".*", ".*", ".*");
+  const baseEnv: Record<string, string> = {
+    ZK_CONNECT: ZK,
+    ZK_NAMESPACE: tag,
+    REDIS_URL: `${REDIS_BASE}/${opts.redisDb}`,
+    AMQP_URL: `${AMQP_BASE}/${tag}`,
+    DATABASE_URL: `sqlite://${join(dir, "chat.db")}`,
+    HOST_IP: "127.0.0.1",
+    BIND_HOST: "127.0.0.1",
+    PORT_BASE: String(21000 + Math.floor(Math.random() * 400) * 100),
+    PORT_STEP: "1",
+    LOG_LEVEL: "warn",
+    ...opts.env,
+  };
+  const nodes: Node[] = [];
+
+  async function start(env: Record<string, string> = {}): Promise<Node> {
+    const fullEnv = { ...(process.env as Record<string, string>), ...baseEnv, ...env };
+    const proc = Bun.spawn(["bun", "run", "server.ts"], { cwd: ROOT, env: fullEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const partial = { proc, env: fullEnv, log: [] as string[] };
+    const port = await Promise.race([
+      watchOutput(partial),
+      Bun.sleep(20000).then(() => Promise.reject(new Error(`instance did not listen within 20 s:\n${partial.log.join("\n")}`))),
+    ]);
+    const node: Node = { ...partial, port };
+    nodes.push(node);
+    return node;
+  }
+
+  const cluster: Cluster = {
+    get size() {
+      return nodes.length;
+    },
+    nodes,
+    namespace: tag,
+    redis,
+    zk,
+    baseEnv,
+    start,
+    wsUrl: (i = 0) => `ws://127.0.0.1:${nodes[i].port}/ws`,
+    httpUrl: (i = 0) => `http://127.0.0.1:${nodes[i].port}`,
+    async serverList() {
+      const base = `/${tag}/server-list`;
+      const names = await zk.getChildren(base).catch(() => [] as string[]);
+      return Promise.all(names.sort().map(async (name) => ({ name, data: (await zk.getData(`${base}/${name}`)).toString() })));
+    },
+    async stop() {
+      for (const n of nodes) n.proc.kill("SIGTERM");
+      await Promise.all(nodes.map((n) => Promise.race([n.proc.exited, Bun.sleep(8000).then(() => n.proc.kill("SIGKILL"))])));
+      await removeTree(zk, `/${tag}`).catch(() => {});
+      await zk.close();
+      await redis.flushdb().catch(() => {});
+      redis.disconnect();
+      await rabbitmqctl("delete_vhost", tag).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    for (let i = 0; i < opts.size; i++) await start();
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
+
+async function removeTree(zk: ZkClient, path: string): Promise<void> {
+  for (const child of await zk.getChildren(path).catch(() => [] as string[])) await removeTree(zk, `${path}/${child}`);
+  await zk.remove(path).catch(() => {});
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!last && Date.now() < deadline) {
+    await Bun.sleep(everyMs);
+    last = await fn();
+  }
+  return last;
+}
