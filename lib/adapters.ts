@@ -21,6 +21,8 @@ export interface Adapters {
   unread: UnreadCounters;
   /** Named health checks for /health. */
   checks: Record<string, () => Promise<string>>;
+  /** Tells the adapters where this instance's [userId, connId] pairs are, to rebuild routes after an outage. */
+  setLocalSessions(list: () => Iterable<readonly [string, string]>): void;
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
 }
@@ -53,6 +55,7 @@ export async function createAdapters<S extends Server<any>>(
     adapters: {
       registry, bus, routes, store, unread,
       checks: { store: () => store.health() },
+      setLocalSessions() {}, // nothing to rebuild: routes live in this process
       async close() {
         await unread.close();
         await routes.close();

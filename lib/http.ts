@@ -1,5 +1,7 @@
 // The HTTP API (Hono): load-balancing route, health, metrics, history, unread counters, signRead.
 import { Hono, type Context } from "hono";
+import { serveStatic } from "hono/bun";
+import { join, relative } from "node:path";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -92,6 +94,11 @@ export function createHttpApp(deps: HttpDeps): Hono {
     c.header("Content-Type", deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });
+
+  // The browser chat client (client/): plain files, no build step.
+  const clientRoot = relative(process.cwd(), join(import.meta.dir, "..", "client")) || ".";
+  app.get("/", serveStatic({ root: clientRoot, path: "index.html" }));
+  app.get("/client/*", serveStatic({ root: clientRoot, rewriteRequestPath: (p) => p.replace(/^\/client/, "") }));
 
   app.post("/chat/list/:senderId/:receiverId", async (c) => {
     const a = userParam(c, "senderId", c.req.param("senderId"));

@@ -83,10 +83,11 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const { registry, bus, routes, store, unread } = adapters;
 
   chat = createChat(
-    { instanceId, registry, bus, routes, store, unread, ids: createSnowflake(registry.workerId), log: ilog, metrics },
+    { instanceId, registry, bus, routes, store, unread, ids: createSnowflake(() => registry.workerId), log: ilog, metrics },
     { routing: config.routing, replayMax: config.replayMax },
   );
   bus.onFrame((frame) => chat!.deliverRemote(frame));
+  adapters.setLocalSessions(() => chat!.sessions.routes());
   app = createHttpApp({
     registry, store, unread, metrics, log: ilog,
     checks: adapters.checks,

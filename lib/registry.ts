@@ -13,7 +13,7 @@ export function instanceIdOf(node: { ip: string; port: number }): string {
 }
 
 export interface InstanceRegistry {
-  /** Snowflake worker id (0..1023), unique among live instances. */
+  /** Snowflake worker id (0..1023), unique among live instances; may change after a re-registration. */
   readonly workerId: number;
   /** Sets this instance's absolute count of CONNECT_INIT'd connections; written coalesced, within 1 s. */
   setOnlineCounts(count: number): void;

@@ -57,6 +57,11 @@ export class LocalSessions {
     return this.byUser.get(userId);
   }
 
+  /** [userId, connId] of every bound connection, to rebuild cluster-wide routes. */
+  *routes(): IterableIterator<readonly [string, string]> {
+    for (const [userId, set] of this.byUser) for (const s of set) yield [userId, s.conn.id];
+  }
+
   /** Every bound connection, with its user (for rebuilding routes, and for shutdown). */
   *entries(): IterableIterator<ConnState> {
     for (const set of this.byUser.values()) yield* set;

@@ -7,16 +7,24 @@ export interface Snowflake {
   next(): string;
 }
 
-/** Creates an id generator for `workerId` (0..1023). Tolerates the clock stepping back. */
-export function createSnowflake(workerId: number, now: () => number = Date.now): Snowflake {
-  if (!Number.isInteger(workerId) || workerId < 0 || workerId > 1023) {
-    throw new RangeError(`snowflake worker id must be 0..1023, got ${workerId}`);
-  }
-  const worker = BigInt(workerId) << 12n;
+/**
+ * Creates an id generator for `workerId` (0..1023), or for a function that tells the current one
+ * (a cluster instance's id may change after it re-registers). Tolerates the clock stepping back.
+ */
+export function createSnowflake(workerId: number | (() => number), now: () => number = Date.now): Snowflake {
+  const current = typeof workerId === "function" ? workerId : () => workerId;
+  const check = (id: number) => {
+    if (!Number.isInteger(id) || id < 0 || id > 1023) throw new RangeError(`snowflake worker id must be 0..1023, got ${id}`);
+    return id;
+  };
+  let workerIdNow = check(current());
+  let worker = BigInt(workerIdNow) << 12n;
   let lastMs = 0;
   let seq = 0;
   return {
     next() {
+      const id = current();
+      if (id !== workerIdNow) worker = BigInt((workerIdNow = check(id))) << 12n;
       let ms = now();
       if (ms <= lastMs) {
         // Same millisecond, or the clock went back: keep counting on the last one.

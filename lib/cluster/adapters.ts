@@ -63,20 +63,31 @@ export async function createClusterAdapters<S extends Server<any>>(
     const unread = createQueuedUnread(bus, createRedisUnread(redis), ilog);
     await unread.consume();
 
-    registry = await createZkRegistry({
+    const reg = await createZkRegistry({
       connect: config.zkConnect!,
       namespace: config.zkNamespace,
       sessionTimeoutMs: config.zkSessionTimeoutMs,
       self,
       log: ilog,
     });
-    registry.onInstanceGone((node) => {
+    registry = reg;
+    reg.onInstanceGone((node) => {
       const goneId = instanceIdOf(node);
       if (goneId === instanceId) return; // our own old node after a session expiry: we still hold the port
       releasePort(redis, node.port).catch((err) => ilog.warn("port.release_failed", { port: node.port, err }));
       routes.purgeInstance(goneId).catch((err) => ilog.warn("routes.purge_failed", { instance: goneId, err }));
     });
-    const reg = registry;
+
+    // After ZooKeeper expired our session (others saw our node vanish and dropped our port and
+    // routes) or Redis came back (possibly empty), put our port and routes back.
+    let localSessions: () => Iterable<readonly [string, string]> = () => [];
+    const resync = (why: string) =>
+      Promise.all([redis.hset(PORT_KEY, String(port), "0"), routes.rebuild(localSessions())]).then(
+        () => ilog.info("routes.rebuilt", { why }),
+        (err) => ilog.warn("routes.rebuild_failed", { why, err }),
+      );
+    reg.onRegistered(() => void resync("re-registered in zookeeper"));
+    redis.on("ready", () => void resync("redis reconnected"));
 
     const redisHealth = async () => (redis.status === "ready" ? "ok" : `redis: ${redis.status}`);
     return {
@@ -92,6 +103,9 @@ export async function createClusterAdapters<S extends Server<any>>(
           redis: redisHealth,
           rabbitmq: () => bus.health(),
           store: () => store.health(),
+        },
+        setLocalSessions(list) {
+          localSessions = list;
         },
         close: () =>
           closeAll(ilog, [
