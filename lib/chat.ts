@@ -16,7 +16,8 @@ import type { UnreadCounters } from "./unread.ts";
 export interface ChatDeps {
   instanceId: string;
   registry: InstanceRegistry;
-  bus: MessageBus;
+  /** The bus, behind an outbox when it can hold frames during an outage (`full`: refuse new messages). */
+  bus: MessageBus & { readonly full?: boolean };
   routes: SessionRoutes;
   store: MessageStore;
   unread: UnreadCounters;
@@ -42,6 +43,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const { store, registry, routes, bus, log, metrics } = deps;
   const sessions = new LocalSessions();
   const states = new Map<Conn, ConnState>();
+  /** Frames being handled and remote deliveries under way, so a graceful stop can wait for them. */
+  const inFlight = new Set<Promise<void>>();
+  let routesFailing = false;
 
   function reply(state: ConnState, text: string, kind: string): void {
     metrics.framesOut.inc({ kind });
@@ -70,24 +74,40 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     }
   }
 
-  /** Delivers here and hands the frame to the instances that hold the users. */
-  async function route(chatMsg: ChatMsg, except: string, text: string): Promise<void> {
-    deliverLocal(chatMsg, except, text, "local");
+  /** Which instances, other than this one, must get a frame for these users. */
+  async function targetsOf(users: string[]): Promise<readonly string[] | "all"> {
+    if (opts.routing === "fanout") return "all";
     try {
-      let targets: readonly string[] | "all";
-      if (opts.routing === "fanout") targets = "all";
-      else {
-        const users = [chatMsg.receiverId!, chatMsg.senderId!];
-        targets = (await routes.lookup(users)).filter((id) => id !== deps.instanceId);
-        if (targets.length === 0) return;
-      }
-      await bus.publish(targets, text);
-      metrics.busPublished.inc({ mode: opts.routing });
+      const targets = (await routes.lookup(users)).filter((id) => id !== deps.instanceId);
+      if (routesFailing) log.info("routes.lookup_recovered");
+      routesFailing = false;
+      return targets;
     } catch (err) {
-      // The message is stored: a receiver that missed it gets it by replay after reconnect.
+      // Without session routes (Redis down), broadcast: every instance delivers to whom it holds.
+      if (!routesFailing) log.warn("routes.lookup_failed_broadcasting", { err });
+      routesFailing = true;
+      return "all";
+    }
+  }
+
+  /**
+   * Delivers here at once, then hands the frame to the instances that hold the users. Lookups
+   * resolve in the order they were issued (one Redis connection), so publishes keep that order.
+   */
+  function route(chatMsg: ChatMsg, except: string, text: string): void {
+    deliverLocal(chatMsg, except, text, "local");
+    const job = (async () => {
+      const targets = await targetsOf([chatMsg.receiverId!, chatMsg.senderId!]);
+      if (targets.length === 0) return;
+      metrics.busPublished.inc({ mode: targets === "all" ? "fanout" : "direct" });
+      await bus.publish(targets, text);
+    })().catch((err) => {
+      // Stored all the same: a receiver that missed it live gets it by replay after reconnect.
       metrics.busErrors.inc();
       log.warn("bus.publish_failed", { msgId: chatMsg.msgId, err });
-    }
+    });
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
   }
 
   async function connectInit(state: ConnState, chatMsg: ChatMsg): Promise<void> {
@@ -137,6 +157,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (!receiverId || !USER_ID.test(receiverId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.receiverId: a user id of 1–64 characters is required");
     if (chatMsg.msgType === MsgType.WORDS && !chatMsg.msg) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msg: text messages need a non-empty msg");
     if (chatMsg.communicationType === 2) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.communicationType 2 (group) is not supported yet");
+    if (bus.full) return fail(state, ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
     const now = new Date();
     const msg: StoredMsg = {
       ...chatMsg,
@@ -159,7 +180,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     metrics.storeLatency.observe((performance.now() - started) / 1000);
     if (!saved.duplicate) {
       deps.unread.increment(msg).catch((err) => log.warn("unread.increment_failed", { err }));
-      await route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
+      route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
     }
     if (chatMsg.clientMsgId) {
       reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }), "ack");
@@ -179,8 +200,22 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (!original) return fail(state, ErrorCode.NOT_FOUND, `no message ${msgId}`);
     if (original.receiverId !== userId) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message may sign it");
     const notice: ChatMsg = { msgType: MsgType.SIGNED, msgId, senderId: userId, receiverId: original.senderId } as ChatMsg;
-    await route(notice, state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }));
+    route(notice, state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }));
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
+  }
+
+  async function handleText(state: ConnState, text: string): Promise<void> {
+    const decoded = decode(text);
+    if (!decoded.ok) {
+      metrics.framesIn.inc({ type: "invalid" });
+      return fail(state, decoded.code, decoded.message);
+    }
+    try {
+      await handle(state, decoded.frame);
+    } catch (err) {
+      log.error("frame.failed", { conn: state.conn.id, err });
+      fail(state, ErrorCode.UNAVAILABLE, "the server could not handle this frame: try again");
+    }
   }
 
   async function handle(state: ConnState, frame: DataContent): Promise<void> {
@@ -210,20 +245,13 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
 
     /** Handles one text frame. Never throws: failures become error frames. */
-    async message(conn: Conn, text: string): Promise<void> {
+    message(conn: Conn, text: string): Promise<void> {
       const state = states.get(conn);
-      if (!state || state.closed) return;
-      const decoded = decode(text);
-      if (!decoded.ok) {
-        metrics.framesIn.inc({ type: "invalid" });
-        return fail(state, decoded.code, decoded.message);
-      }
-      try {
-        await handle(state, decoded.frame);
-      } catch (err) {
-        log.error("frame.failed", { conn: conn.id, err });
-        fail(state, ErrorCode.UNAVAILABLE, "the server could not handle this frame: try again");
-      }
+      if (!state || state.closed) return Promise.resolve();
+      const job = handleText(state, text);
+      inFlight.add(job);
+      void job.finally(() => inFlight.delete(job));
+      return job;
     },
 
     /** A binary frame: the protocol is text JSON only. */
@@ -251,6 +279,11 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       const decoded = decode(text);
       if (!decoded.ok) return log.warn("bus.bad_frame", { code: decoded.code });
       deliverLocal(decoded.frame.chatMsg, decoded.frame.extend, text, "remote");
+    },
+
+    /** Resolves once every frame under way was handled and its deliveries handed to the bus. */
+    async idle(): Promise<void> {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
 
     /** Closes every connection (graceful stop): clients reconnect elsewhere. */

@@ -34,6 +34,7 @@ const EnvSchema = v.object({
   AUTH_SECRET: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   IDLE_TIMEOUT_S: v.optional(intIn(1, 960), "60"),
   MAX_FRAME_BYTES: v.optional(intIn(256, 16 * 1024 * 1024), "65536"),
+  SEND_BUFFER_MAX_BYTES: v.optional(intIn(65536, 1024 * 1024 * 1024), String(4 * 1024 * 1024)),
   SHUTDOWN_TIMEOUT_MS: v.optional(intIn(100, 600000), "5000"),
   REPLAY_MAX: v.optional(intIn(0, 1000000), "10000"),
   CONNECT_RATE_PER_IP: v.optional(intIn(0, 1000000), "0"),
@@ -60,6 +61,8 @@ export interface Config {
   authSecret?: string;
   idleTimeoutS: number;
   maxFrameBytes: number;
+  /** Bytes queued for a client that does not read before it is disconnected (slow consumer). */
+  sendBufferMaxBytes: number;
   shutdownTimeoutMs: number;
   replayMax: number;
   connectRatePerIp: number;
@@ -119,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     authSecret: e.AUTH_SECRET,
     idleTimeoutS: e.IDLE_TIMEOUT_S,
     maxFrameBytes: e.MAX_FRAME_BYTES,
+    sendBufferMaxBytes: e.SEND_BUFFER_MAX_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     replayMax: e.REPLAY_MAX,
     connectRatePerIp: e.CONNECT_RATE_PER_IP,

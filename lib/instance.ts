@@ -48,6 +48,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       },
       websocket: {
         maxPayloadLength: config.maxFrameBytes,
+        // A client that stops reading is disconnected once this much is queued for it, instead of
+        // growing the server's memory (or dropping frames silently); it reconnects and replays.
+        backpressureLimit: config.sendBufferMaxBytes,
+        closeOnBackpressureLimit: true,
         // The idle sweeper enforces IDLE_TIMEOUT_S; uWebSockets' timer is only a coarse backstop.
         idleTimeout: Math.min(960, config.idleTimeoutS * 2 + 8),
         sendPings: false,
@@ -109,6 +113,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         server.stop(false);
         chat!.closeAll(1001, "server shutting down");
         await Bun.sleep(50); // let close handlers run so counts and routes are final
+        await chat!.idle();
         await adapters.close();
         idle.stop();
         server.stop(true);

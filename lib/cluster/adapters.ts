@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { instanceIdOf, type InstanceRegistry } from "../registry.ts";
 import { createSqlStore } from "../sql-store.ts";
+import { createOutbox } from "../outbox.ts";
 import { createAmqpBus } from "./amqp-bus.ts";
 import { createQueuedUnread } from "./queued-unread.ts";
 import { PORT_KEY, allocateAndBind, releasePort } from "./redis-ports.ts";
@@ -58,9 +59,10 @@ export async function createClusterAdapters<S extends Server<any>>(
     const routes = createRedisSessionRoutes({ redis, instanceId, isLive: (id) => registry?.isLive(id) ?? false, log: ilog });
     await routes.rebuild([]); // forget what a previous process on this ip:port left behind
 
-    const bus = await createAmqpBus({ url: config.amqpUrl!, instanceId, routing: config.routing, log: ilog });
-    cleanup.unshift(["bus", () => bus.close()]);
-    const unread = createQueuedUnread(bus, createRedisUnread(redis), ilog);
+    const amqp = await createAmqpBus({ url: config.amqpUrl!, instanceId, routing: config.routing, log: ilog });
+    cleanup.unshift(["bus", () => amqp.close()]);
+    const bus = createOutbox(amqp, { log: ilog });
+    const unread = createQueuedUnread(amqp, createRedisUnread(redis), ilog);
     await unread.consume();
 
     const reg = await createZkRegistry({

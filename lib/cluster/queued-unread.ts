@@ -18,7 +18,8 @@ const Counted = v.object({ senderId: v.string(), receiverId: v.string(), msgId: 
  */
 export function createQueuedUnread(bus: Pick<AmqpBus, "publishChatMsg" | "consumeChatMsgs">, counters: UnreadCounters, log: Logger) {
   return {
-    increment: (msg) => bus.publishChatMsg(JSON.stringify(msg)),
+    // With the broker down, count directly in Redis rather than not at all.
+    increment: (msg) => bus.publishChatMsg(JSON.stringify(msg)).catch(() => counters.increment(msg)),
     get: (receiverId) => counters.get(receiverId),
     clear: (receiverId, senderId) => counters.clear(receiverId, senderId),
     close: () => counters.close(),
