@@ -1,6 +1,7 @@
 // Picks the adapters behind the core's interfaces: in-process for standalone, ZooKeeper/Redis/RabbitMQ for a cluster.
 import type { Server } from "bun";
 import type { MessageBus } from "./bus.ts";
+import { alwaysMarked, type DeliveryMarks } from "./delivery-marks.ts";
 import type { Config } from "./config.ts";
 import { createLocalBus } from "./embedded/local-bus.ts";
 import { createLocalRegistry } from "./embedded/local-registry.ts";
@@ -19,6 +20,7 @@ export interface Adapters {
   routes: SessionRoutes;
   store: MessageStore;
   unread: UnreadCounters;
+  marks: DeliveryMarks;
   /** Named health checks for /health. */
   checks: Record<string, () => Promise<string>>;
   /** Tells the adapters where this instance's [userId, connId] pairs are, to rebuild routes after an outage. */
@@ -54,6 +56,7 @@ export async function createAdapters<S extends Server<any>>(
     server,
     adapters: {
       registry, bus, routes, store, unread,
+      marks: alwaysMarked,
       checks: { store: () => store.health() },
       setLocalSessions() {}, // nothing to rebuild: routes live in this process
       async close() {

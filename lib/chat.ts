@@ -1,5 +1,6 @@
 // The chat core: frames in, deliveries out. Knows the small interfaces, not ZooKeeper/Redis/RabbitMQ.
 import type { MessageBus } from "./bus.ts";
+import type { DeliveryMarks } from "./delivery-marks.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
@@ -21,6 +22,7 @@ export interface ChatDeps {
   routes: SessionRoutes;
   store: MessageStore;
   unread: UnreadCounters;
+  marks: DeliveryMarks;
   ids: Snowflake;
   log: Logger;
   metrics: Metrics;
@@ -91,23 +93,28 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   }
 
   /**
-   * Delivers here at once, then hands the frame to the instances that hold the users. Lookups
+   * Delivers here at once, then hands the frame to the instances that hold the users; resolves
+   * true once the broker accepted it (false when it could not: the caller must not ack). Lookups
    * resolve in the order they were issued (one Redis connection), so publishes keep that order.
    */
-  function route(chatMsg: ChatMsg, except: string, text: string): void {
+  function route(chatMsg: ChatMsg, except: string, text: string): Promise<boolean> {
     deliverLocal(chatMsg, except, text, "local");
     const job = (async () => {
       const targets = await targetsOf([chatMsg.receiverId!, chatMsg.senderId!]);
-      if (targets.length === 0) return;
+      if (targets.length === 0) return true;
       metrics.busPublished.inc({ mode: targets === "all" ? "fanout" : "direct" });
       await bus.publish(targets, text);
+      return true;
     })().catch((err) => {
       // Stored all the same: a receiver that missed it live gets it by replay after reconnect.
       metrics.busErrors.inc();
       log.warn("bus.publish_failed", { msgId: chatMsg.msgId, err });
+      return false;
     });
-    inFlight.add(job);
-    void job.finally(() => inFlight.delete(job));
+    const tracked = job.then(() => {});
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+    return job;
   }
 
   async function connectInit(state: ConnState, chatMsg: ChatMsg): Promise<void> {
@@ -178,10 +185,17 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       return fail(state, ErrorCode.UNAVAILABLE, "the message was not stored: resend it later");
     }
     metrics.storeLatency.observe((performance.now() - started) / 1000);
+    let delivered = true;
     if (!saved.duplicate) {
       deps.unread.increment(msg).catch((err) => log.warn("unread.increment_failed", { err }));
-      route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
+      delivered = await route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
+    } else if (!(await deps.marks.isMarked(saved.msgId))) {
+      // The first attempt was stored but its instance died before handing it on: deliver it now.
+      const first = await store.get(saved.msgId);
+      if (first) delivered = await route(first, state.conn.id, encodeDataContent({ chatMsg: first, chatTime: frameTime(first), extend: state.conn.id }));
     }
+    if (!delivered) return fail(state, ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
+    deps.marks.mark(saved.msgId);
     if (chatMsg.clientMsgId) {
       reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }), "ack");
     }
@@ -200,7 +214,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (!original) return fail(state, ErrorCode.NOT_FOUND, `no message ${msgId}`);
     if (original.receiverId !== userId) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message may sign it");
     const notice: ChatMsg = { msgType: MsgType.SIGNED, msgId, senderId: userId, receiverId: original.senderId } as ChatMsg;
-    route(notice, state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }));
+    await route(notice, state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }));
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
   }
 

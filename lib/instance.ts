@@ -84,10 +84,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const self = { ip: config.hostIp, port };
   const instanceId = instanceIdOf(self);
   const ilog = log.child({ instance: instanceId });
-  const { registry, bus, routes, store, unread } = adapters;
+  const { registry, bus, routes, store, unread, marks } = adapters;
 
   chat = createChat(
-    { instanceId, registry, bus, routes, store, unread, ids: createSnowflake(() => registry.workerId), log: ilog, metrics },
+    { instanceId, registry, bus, routes, store, unread, marks, ids: createSnowflake(() => registry.workerId), log: ilog, metrics },
     { routing: config.routing, replayMax: config.replayMax },
   );
   bus.onFrame((frame) => chat!.deliverRemote(frame));

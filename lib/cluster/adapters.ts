@@ -12,6 +12,7 @@ import { createQueuedUnread } from "./queued-unread.ts";
 import { PORT_KEY, allocateAndBind, releasePort } from "./redis-ports.ts";
 import { createRedisSessionRoutes } from "./redis-session-routes.ts";
 import { createRedisUnread } from "./redis-unread.ts";
+import { createRedisDeliveryMarks } from "./redis-delivery-marks.ts";
 import { createZkRegistry } from "./zk-registry.ts";
 
 /** Runs `steps` in order, logging (not throwing) each failure, so one stuck dependency does not block the rest. */
@@ -100,6 +101,7 @@ export async function createClusterAdapters<S extends Server<any>>(
         routes,
         store,
         unread,
+        marks: createRedisDeliveryMarks(redis, ilog),
         checks: {
           zookeeper: () => reg.health(),
           redis: redisHealth,
