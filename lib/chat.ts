@@ -4,13 +4,14 @@ import type { DeliveryMarks } from "./delivery-marks.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
-  CHAT_TYPES, ErrorCode, MsgType, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
+  CHAT_TYPES, ErrorCode, MsgType, USER_ID, USER_ID_RULE, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
   type ChatMsg, type DataContent,
 } from "./protocol.ts";
 import type { InstanceRegistry } from "./registry.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
 import type { Snowflake } from "./snowflake.ts";
+import { createFrameLimiter } from "./limits.ts";
 import type { MessageStore, StoredMsg } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
 
@@ -33,10 +34,14 @@ export interface ChatOptions {
   routing: "direct" | "fanout";
   /** Most messages replayed on one CONNECT_INIT. */
   replayMax: number;
+  /** Frames per second per connection, bursts of twice that (0: no limit). */
+  frameRatePerS: number;
+  /** Connections one user may hold on this instance. */
+  maxConnsPerUser: number;
+  /** Longest `msg` in characters. */
+  maxMsgChars: number;
 }
 
-/** User ids: 1–64 characters, no control characters. */
-const USER_ID = /^[^\u0000-\u001f\u007f]{1,64}$/;
 
 export type Chat = ReturnType<typeof createChat>;
 
@@ -48,6 +53,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   /** Frames being handled and remote deliveries under way, so a graceful stop can wait for them. */
   const inFlight = new Set<Promise<void>>();
   let routesFailing = false;
+  const newLimiter = createFrameLimiter(opts.frameRatePerS);
 
   function reply(state: ConnState, text: string, kind: string): void {
     metrics.framesOut.inc({ kind });
@@ -123,10 +129,14 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId }), "ack");
       return;
     }
-    const userId = chatMsg.senderId;
-    if (!userId || !USER_ID.test(userId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.senderId: a user id of 1–64 characters is required");
+    const userId = chatMsg.senderId ?? state.conn.authUserId;
+    if (!userId || !USER_ID.test(userId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.senderId: a user id (${USER_ID_RULE}) is required`);
     if (state.conn.authUserId !== undefined && state.conn.authUserId !== userId) {
       return fail(state, ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user of your token");
+    }
+    if ((sessions.connsOf(userId)?.size ?? 0) >= opts.maxConnsPerUser) {
+      fail(state, ErrorCode.LIMIT_EXCEEDED, `a user may hold at most ${opts.maxConnsPerUser} connections on one instance`);
+      return state.conn.close(1008, "too many connections");
     }
     sessions.bind(state, userId);
     countsChanged();
@@ -161,8 +171,11 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
   async function chat(state: ConnState, userId: string, chatMsg: ChatMsg): Promise<void> {
     const receiverId = chatMsg.receiverId;
-    if (!receiverId || !USER_ID.test(receiverId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.receiverId: a user id of 1–64 characters is required");
+    if (!receiverId || !USER_ID.test(receiverId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.receiverId: a user id (${USER_ID_RULE}) is required`);
     if (chatMsg.msgType === MsgType.WORDS && !chatMsg.msg) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msg: text messages need a non-empty msg");
+    if (chatMsg.msg && chatMsg.msg.length > opts.maxMsgChars) {
+      return fail(state, ErrorCode.BAD_FRAME, `chatMsg.msg: at most ${opts.maxMsgChars} characters`);
+    }
     if (chatMsg.communicationType === 2) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.communicationType 2 (group) is not supported yet");
     if (bus.full) return fail(state, ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
     const now = new Date();
@@ -218,6 +231,23 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
   }
 
+  /** Applies the frame rate limit: notifies at most once a second, closes on sustained abuse. */
+  function admitted(state: ConnState): boolean {
+    const verdict = state.admit();
+    if (verdict === "ok") return true;
+    if (verdict === "abusive") {
+      log.warn("conn.rate_abuse", { conn: state.conn.id, user: state.userId });
+      state.conn.close(1008, "rate limit exceeded");
+      return false;
+    }
+    const now = Date.now();
+    if (now - state.limitedNoticeMs >= 1000) {
+      state.limitedNoticeMs = now;
+      fail(state, ErrorCode.RATE_LIMITED, `more than ${opts.frameRatePerS} frames a second: this frame was dropped, slow down`);
+    }
+    return false;
+  }
+
   async function handleText(state: ConnState, text: string): Promise<void> {
     const decoded = decode(text);
     if (!decoded.ok) {
@@ -254,14 +284,14 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     sessions,
 
     open(conn: Conn): void {
-      states.set(conn, { conn, closed: false });
+      states.set(conn, { conn, closed: false, admit: newLimiter(), limitedNoticeMs: 0 });
       metrics.connections.set(states.size);
     },
 
     /** Handles one text frame. Never throws: failures become error frames. */
     message(conn: Conn, text: string): Promise<void> {
       const state = states.get(conn);
-      if (!state || state.closed) return Promise.resolve();
+      if (!state || state.closed || !admitted(state)) return Promise.resolve();
       const job = handleText(state, text);
       inFlight.add(job);
       void job.finally(() => inFlight.delete(job));
@@ -271,7 +301,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     /** A binary frame: the protocol is text JSON only. */
     binary(conn: Conn): void {
       const state = states.get(conn);
-      if (state) fail(state, ErrorCode.BAD_FRAME, "binary frames are not supported: send JSON text frames");
+      if (state && admitted(state)) fail(state, ErrorCode.BAD_FRAME, "binary frames are not supported: send JSON text frames");
     },
 
     close(conn: Conn): void {

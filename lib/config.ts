@@ -38,6 +38,13 @@ const EnvSchema = v.object({
   SHUTDOWN_TIMEOUT_MS: v.optional(intIn(100, 600000), "5000"),
   REPLAY_MAX: v.optional(intIn(0, 1000000), "10000"),
   CONNECT_RATE_PER_IP: v.optional(intIn(0, 1000000), "0"),
+  ALLOWED_ORIGINS: v.optional(
+    v.pipe(v.string(), v.trim(), v.regex(/^(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)$/, "must be * or a comma-separated list of origins like https://chat.example.com")),
+    "*",
+  ),
+  FRAME_RATE_PER_CONN: v.optional(intIn(0, 1000000), "100"),
+  MAX_CONNS_PER_USER: v.optional(intIn(1, 100000), "32"),
+  MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "must be debug, info, warn, error or silent"), "info"),
 });
 
@@ -66,6 +73,14 @@ export interface Config {
   shutdownTimeoutMs: number;
   replayMax: number;
   connectRatePerIp: number;
+  /** Origins allowed to open WebSockets and call the API from a browser; ["*"] allows any. */
+  allowedOrigins: string[];
+  /** Frames per second per connection (bursts of twice that); 0: no limit. */
+  frameRatePerConn: number;
+  /** Connections one user may hold on one instance. */
+  maxConnsPerUser: number;
+  /** Longest `msg` in characters. */
+  maxMsgChars: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
@@ -126,6 +141,10 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     replayMax: e.REPLAY_MAX,
     connectRatePerIp: e.CONNECT_RATE_PER_IP,
+    allowedOrigins: e.ALLOWED_ORIGINS.split(",").map((o) => o.trim()),
+    frameRatePerConn: e.FRAME_RATE_PER_CONN,
+    maxConnsPerUser: e.MAX_CONNS_PER_USER,
+    maxMsgChars: e.MAX_MSG_CHARS,
     logLevel: e.LOG_LEVEL,
   };
 }

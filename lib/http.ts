@@ -3,8 +3,11 @@ import { Hono, type Context } from "hono";
 import { serveStatic } from "hono/bun";
 import { join, relative } from "node:path";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { cors } from "hono/cors";
+import type { Auth } from "./auth.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { USER_ID, USER_ID_RULE } from "./protocol.ts";
 import { leastLoaded, type InstanceRegistry } from "./registry.ts";
 import type { MessageStore } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
@@ -23,6 +26,9 @@ export function grace(c: Context, data: unknown, status: ContentfulStatusCode = 
 }
 
 export interface HttpDeps {
+  auth: Auth;
+  /** CORS: origins allowed to call the API from a browser; ["*"] allows any. */
+  allowedOrigins: string[];
   registry: InstanceRegistry;
   store: MessageStore;
   unread: UnreadCounters;
@@ -36,11 +42,10 @@ export interface HttpDeps {
   draining: () => boolean;
 }
 
-const ID = /^[^\u0000-\u001f\u007f]{1,64}$/;
 
 function userParam(c: Context, name: string, value: string | undefined): string {
   if (value === undefined || value === "") throw new HttpError(400, `parameter ${name} is required`);
-  if (!ID.test(value)) throw new HttpError(400, `parameter ${name} must be a user id of 1–64 characters`);
+  if (!USER_ID.test(value)) throw new HttpError(400, `parameter ${name} must be a user id of ${USER_ID_RULE}`);
   return value;
 }
 
@@ -53,8 +58,26 @@ function intParam(name: string, value: string | undefined, fallback: number, min
 }
 
 /** Builds the Hono app; `server.ts` mounts it beside the WebSocket endpoint. */
-export function createHttpApp(deps: HttpDeps): Hono {
-  const app = new Hono();
+export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: string } }> {
+  const app = new Hono<{ Variables: { userId?: string } }>();
+  app.use("*", cors({ origin: deps.allowedOrigins.includes("*") ? "*" : deps.allowedOrigins }));
+
+  // With AUTH_SECRET, /chat/* (but the load-balancing route) needs a Bearer token; the caller's
+  // user id is then in c.get("userId"), and each route serves only that user's data.
+  app.use("/chat/*", async (c, next) => {
+    if (!deps.auth.enabled || c.req.path === "/chat/getNettyOnlineInfo") return next();
+    const header = c.req.header("authorization") ?? "";
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const result = await deps.auth.verify(token);
+    if (!result.ok) throw new HttpError(401, `unauthorized: ${result.reason}; send Authorization: Bearer <token>`);
+    c.set("userId", result.userId);
+    return next();
+  });
+  /** With authentication on, refuses callers other than `owners`. */
+  const ownOnly = (c: Context, ...owners: string[]) => {
+    const caller = c.get("userId") as string | undefined;
+    if (deps.auth.enabled && (!caller || !owners.includes(caller))) throw new HttpError(403, "you may only read and change your own conversations and counters");
+  };
 
   app.onError((err, c) => {
     if (err instanceof HttpError) return grace(c, null, err.status, err.message);
@@ -105,18 +128,21 @@ export function createHttpApp(deps: HttpDeps): Hono {
     const b = userParam(c, "receiverId", c.req.param("receiverId"));
     const page = intParam("page", c.req.query("page"), 1, 1, 1_000_000);
     const pageSize = intParam("pageSize", c.req.query("pageSize"), 20, 1, 200);
+    ownOnly(c, a, b);
     const { records, rows } = await deps.store.history(a, b, page, pageSize);
     return grace(c, { page, total: Math.ceil(records / pageSize), records, rows });
   });
 
   app.post("/chat/getMyUnReadCounts", async (c) => {
     const myId = userParam(c, "myId", c.req.query("myId"));
+    ownOnly(c, myId);
     return grace(c, await deps.unread.get(myId));
   });
 
   app.post("/chat/clearMyUnReadCounts", async (c) => {
     const myId = userParam(c, "myId", c.req.query("myId"));
     const oppositeId = userParam(c, "oppositeId", c.req.query("oppositeId"));
+    ownOnly(c, myId);
     await deps.unread.clear(myId, oppositeId);
     return grace(c, null);
   });
@@ -124,6 +150,11 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.post("/chat/signRead/:msgId", async (c) => {
     const msgId = c.req.param("msgId");
     if (!/^\d{1,20}$/.test(msgId)) throw new HttpError(400, "parameter msgId must be a decimal message id");
+    if (deps.auth.enabled) {
+      const msg = await deps.store.get(msgId);
+      if (!msg) throw new HttpError(404, `no message ${msgId}`);
+      ownOnly(c, msg.receiverId); // only the receiver signs
+    }
     if (!(await deps.store.markRead(msgId))) throw new HttpError(404, `no message ${msgId}`);
     return grace(c, null);
   });

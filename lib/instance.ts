@@ -10,6 +10,8 @@ import { instanceIdOf } from "./registry.ts";
 import type { Conn } from "./sessions.ts";
 import { createSnowflake } from "./snowflake.ts";
 import { createIdleSweeper, type IdleTracked } from "./idle.ts";
+import { createAuth } from "./auth.ts";
+import { createConnectLimiter } from "./limits.ts";
 
 interface WsData {
   conn?: Conn & IdleTracked;
@@ -27,6 +29,27 @@ export interface Instance {
 /** Binds the port (allocating it in cluster mode) and starts serving. */
 export async function startInstance(config: Config, log: Logger): Promise<Instance> {
   const metrics = createMetrics();
+  const auth = createAuth(config.authSecret);
+  const connectAllowed = createConnectLimiter(config.connectRatePerIp);
+  const anyOrigin = config.allowedOrigins.includes("*");
+
+  /** Origin, per-address rate and token checks before a WebSocket upgrade; a Response refuses it. */
+  async function admitUpgrade(req: Request, address: string): Promise<Response | { authUserId?: string }> {
+    const origin = req.headers.get("origin");
+    if (origin && !anyOrigin && !config.allowedOrigins.includes(origin)) {
+      return new Response(`origin ${origin} is not allowed (ALLOWED_ORIGINS)`, { status: 403 });
+    }
+    if (!connectAllowed(address)) {
+      return new Response(`more than ${config.connectRatePerIp} new connections a second from ${address}: retry later`, { status: 429 });
+    }
+    if (!auth.enabled) return {};
+    const result = await auth.verify(new URL(req.url).searchParams.get("token"));
+    if (!result.ok) {
+      log.warn("auth.upgrade_refused", { address, reason: result.reason });
+      return new Response(`unauthorized: ${result.reason}`, { status: 401 });
+    }
+    return { authUserId: result.userId };
+  }
   let chat: Chat | undefined;
   let app: ReturnType<typeof createHttpApp> | undefined;
   let draining = false;
@@ -36,11 +59,13 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     Bun.serve<WsData>({
       port,
       hostname: config.bindHost,
-      fetch(req, server) {
+      async fetch(req, server) {
         const path = req.url.slice(req.url.indexOf("/", 8)).split("?")[0];
         if (path === "/ws") {
           if (!chat || draining) return new Response("not accepting connections", { status: 503 });
-          if (server.upgrade(req, { data: {} })) return undefined;
+          const refused = await admitUpgrade(req, server.requestIP(req)?.address ?? "unknown");
+          if (refused instanceof Response) return refused;
+          if (server.upgrade(req, { data: { authUserId: refused.authUserId } })) return undefined;
           return new Response("WebSocket upgrade expected", { status: 426 });
         }
         if (!app) return new Response("starting", { status: 503 });
@@ -88,12 +113,19 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
 
   chat = createChat(
     { instanceId, registry, bus, routes, store, unread, marks, ids: createSnowflake(() => registry.workerId), log: ilog, metrics },
-    { routing: config.routing, replayMax: config.replayMax },
+    {
+      routing: config.routing,
+      replayMax: config.replayMax,
+      frameRatePerS: config.frameRatePerConn,
+      maxConnsPerUser: config.maxConnsPerUser,
+      maxMsgChars: config.maxMsgChars,
+    },
   );
   bus.onFrame((frame) => chat!.deliverRemote(frame));
   adapters.setLocalSessions(() => chat!.sessions.routes());
   app = createHttpApp({
-    registry, store, unread, metrics, log: ilog,
+    registry, store, unread, metrics, auth, log: ilog,
+    allowedOrigins: config.allowedOrigins,
     checks: adapters.checks,
     self: () => ({ ...self, onlineCounts: chat!.sessions.onlineCounts }),
     draining: () => draining,

@@ -22,11 +22,23 @@ export const ErrorCode = {
   FORBIDDEN: "FORBIDDEN",
   NOT_FOUND: "NOT_FOUND",
   RATE_LIMITED: "RATE_LIMITED",
+  LIMIT_EXCEEDED: "LIMIT_EXCEEDED",
   UNAVAILABLE: "UNAVAILABLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * User ids: 1–64 letters or digits of any script, or `_ . @ : + -`. Nothing else reaches a Redis
+ * key, a znode or a log line.
+ */
+export const USER_ID = /^[\p{L}\p{N}_.@:+\-]{1,64}$/u;
+export const USER_ID_RULE = "1–64 letters, digits or _ . @ : + -";
+/** Deepest JSON nesting accepted in a frame. */
+export const MAX_JSON_DEPTH = 32;
+
 const str = v.nullish(v.string());
+const userId = v.nullish(v.pipe(v.string(), v.regex(USER_ID, `must be ${USER_ID_RULE}`)));
+const clientId = v.nullish(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(64, "must be at most 64 characters")));
 const int = v.nullish(v.pipe(v.number(), v.integer()));
 const bool = v.nullish(v.boolean());
 // Clients of the seed sent msgId as a JSON number (Java Long); accept both, keep it a string.
@@ -36,8 +48,8 @@ const id = v.nullish(
 
 /** ChatMsg as the seed lineage names and types its fields; unknown fields are dropped. */
 export const ChatMsgSchema = v.object({
-  senderId: str,
-  receiverId: str,
+  senderId: userId,
+  receiverId: userId,
   msg: str,
   msgType: int,
   msgId: id,
@@ -52,7 +64,7 @@ export const ChatMsgSchema = v.object({
   isRead: bool,
   communicationType: int,
   isReceiverOnLine: bool,
-  clientMsgId: str,
+  clientMsgId: clientId,
 });
 export type ChatMsg = v.InferOutput<typeof ChatMsgSchema>;
 
@@ -73,8 +85,28 @@ const BIG_NUMERIC_ID = /"msgId"\s*:\s*\d{16}/;
 const keepIdDigits = (key: string, value: unknown, ctx?: { source?: string }) =>
   key === "msgId" && typeof value === "number" && ctx?.source && /^\d+$/.test(ctx.source) ? ctx.source : value;
 
+/** True when `text` nests arrays/objects deeper than `max` (strings are skipped). */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92) i++; // backslash: skip the escaped character
+      else if (ch === 34) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 123 || ch === 91) {
+      if (++depth > max) return true;
+    } else if (ch === 125 || ch === 93) depth--;
+  }
+  return false;
+}
+
 /** Parses one text frame; never throws. */
 export function decode(text: string): Decoded {
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    return { ok: false, code: ErrorCode.BAD_FRAME, message: `frame nests JSON deeper than ${MAX_JSON_DEPTH} levels` };
+  }
   let json: unknown;
   try {
     json = BIG_NUMERIC_ID.test(text) ? JSON.parse(text, keepIdDigits as (k: string, v: unknown) => unknown) : JSON.parse(text);

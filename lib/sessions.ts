@@ -18,6 +18,10 @@ export interface ConnState {
   closed: boolean;
   /** While a replay is being sent, live frames wait here so they arrive after it. */
   held?: string[];
+  /** Frame rate limiter of this connection. */
+  admit: () => "ok" | "limited" | "abusive";
+  /** When the client was last told it is rate limited (one notice a second at most). */
+  limitedNoticeMs: number;
 }
 
 export class LocalSessions {
