@@ -1,15 +1,16 @@
 // Abuse limits: frames per second per connection, new connections per second per address.
 
 /**
- * A token bucket per connection: `ratePerS` frames a second with bursts of twice that. `take`
- * answers "ok", "limited" (drop this frame, tell the client) or "abusive" (limited for more than
- * `abuseAfterMs` without a pause: close the connection). A rate of 0 disables it.
+ * A token bucket per connection: `ratePerS` frames a second with bursts of twice that. each call
+ * answers "ok", "limited" (drop this frame, tell the client) or "abusive" (frames dropped for more
+ * than `abuseAfterMs` with no second free of drops: close the connection). A rate of 0 disables it.
  */
 export function createFrameLimiter(ratePerS: number, abuseAfterMs = 5000, now: () => number = Date.now) {
   return () => {
     let tokens = ratePerS * 2;
     let last = now();
     let limitedSince = 0;
+    let lastLimited = 0;
     return (): "ok" | "limited" | "abusive" => {
       if (ratePerS === 0) return "ok";
       const t = now();
@@ -17,10 +18,11 @@ export function createFrameLimiter(ratePerS: number, abuseAfterMs = 5000, now: (
       last = t;
       if (tokens >= 1) {
         tokens -= 1;
-        limitedSince = 0;
         return "ok";
       }
-      if (!limitedSince) limitedSince = t;
+      // A run of limiting ends only after a second without a dropped frame.
+      if (!limitedSince || t - lastLimited > 1000) limitedSince = t;
+      lastLimited = t;
       return t - limitedSince > abuseAfterMs ? "abusive" : "limited";
     };
   };
