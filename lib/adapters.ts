@@ -8,6 +8,7 @@ import { createLocalRegistry } from "./embedded/local-registry.ts";
 import { createLocalRoutes } from "./embedded/local-routes.ts";
 import { createMemoryUnread } from "./embedded/memory-unread.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import { instanceIdOf, type InstanceRegistry } from "./registry.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { createSqlStore } from "./sql-store.ts";
@@ -33,11 +34,12 @@ export interface Adapters {
 export async function createAdapters<S extends Server<any>>(
   config: Config,
   log: Logger,
+  metrics: Metrics,
   bindPort: (port: number) => S,
 ): Promise<{ server: S; adapters: Adapters }> {
   if (config.mode === "cluster") {
     const { createClusterAdapters } = await import("./cluster/adapters.ts");
-    return createClusterAdapters(config, log, bindPort);
+    return createClusterAdapters(config, log, metrics, bindPort);
   }
   const store = await createSqlStore({ url: config.databaseUrl, log });
   let server: S;

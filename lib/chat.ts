@@ -109,7 +109,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       const targets = await targetsOf([chatMsg.receiverId!, chatMsg.senderId!]);
       if (targets.length === 0) return true;
       metrics.busPublished.inc({ mode: targets === "all" ? "fanout" : "direct" });
+      const started = performance.now();
       await bus.publish(targets, text);
+      metrics.busPublishLatency.observe((performance.now() - started) / 1000);
       return true;
     })().catch((err) => {
       // Stored all the same: a receiver that missed it live gets it by replay after reconnect.

@@ -96,7 +96,10 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
     app.get(path, onlineInfo);
   }
 
-  app.get("/health", async (c) => {
+  // Liveness: the process answers (a draining instance is alive). Readiness is /health itself.
+  app.get("/health/live", (c) => c.json({ status: deps.draining() ? "draining" : "alive", node: deps.self() }));
+
+  const readiness = async (c: Context) => {
     const entries = await Promise.all(
       Object.entries(deps.checks).map(async ([name, check]) => [name, await check().catch((e) => String(e))] as const),
     );
@@ -111,7 +114,9 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
       ...(failing.length ? { failing } : {}),
     };
     return c.json(body, status);
-  });
+  };
+  app.get("/health", readiness);
+  app.get("/health/ready", readiness);
 
   app.get("/metrics", async (c) => {
     c.header("Content-Type", deps.metrics.registry.contentType);

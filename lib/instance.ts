@@ -5,7 +5,7 @@ import { checkPrivilegedPort, type Config } from "./config.ts";
 import { createAdapters, type Adapters } from "./adapters.ts";
 import { createHttpApp } from "./http.ts";
 import type { Logger } from "./log.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { instanceIdOf } from "./registry.ts";
 import type { Conn } from "./sessions.ts";
 import { createSnowflake } from "./snowflake.ts";
@@ -104,7 +104,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       },
     });
 
-  const { server, adapters } = await bind(config, log, serve);
+  const { server, adapters } = await bind(config, log, metrics, serve);
   const port = server.port!;
   const self = { ip: config.hostIp, port };
   const instanceId = instanceIdOf(self);
@@ -142,7 +142,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         draining = true;
         ilog.info("instance.stopping", { connections: chat!.connectionCount });
         await registry.drain().catch((err) => ilog.warn("registry.drain_failed", { err }));
-        server.stop(false);
+        // Still listening: upgrades get 503 and /health says "draining" until the end.
         chat!.closeAll(1001, "server shutting down");
         await Bun.sleep(50); // let close handlers run so counts and routes are final
         await chat!.idle();
@@ -171,9 +171,10 @@ function wrap(ws: ServerWebSocket<WsData>): Conn & IdleTracked {
 async function bind(
   config: Config,
   log: Logger,
+  metrics: Metrics,
   serve: (port: number) => Server<WsData>,
 ): Promise<{ server: Server<WsData>; adapters: Adapters }> {
-  return createAdapters(config, log, (port) => {
+  return createAdapters(config, log, metrics, (port) => {
     checkPrivilegedPort(port);
     return serve(port);
   });

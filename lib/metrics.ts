@@ -32,5 +32,24 @@ export function createMetrics() {
       registers,
     }),
     storeErrors: new Counter({ name: "im_store_errors_total", help: "Store writes that failed", registers }),
+    busPublishLatency: new Histogram({
+      name: "im_bus_publish_seconds",
+      help: "Time from handing a frame to the bus to the broker's confirm (includes time held during an outage)",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
+    lockWait: new Histogram({
+      name: "im_lock_wait_seconds",
+      help: "Time waiting for the ZooKeeper write lock before writing onlineCounts",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    countFlushLag: new Histogram({
+      name: "im_count_flush_lag_seconds",
+      help: "Time from a change of onlineCounts to its write in ZooKeeper",
+      buckets: [0.01, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers,
+    }),
+    outboxBacklog: new Gauge({ name: "im_bus_outbox_frames", help: "Frames held while the bus is unavailable", registers }),
   };
 }

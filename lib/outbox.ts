@@ -11,6 +11,8 @@ export interface OutboxOptions {
   retryMs?: number;
   maxRetryMs?: number;
   log: Logger;
+  /** Told the number of held frames whenever it changes (for a metric). */
+  onBacklog?: (frames: number) => void;
 }
 
 interface Held {
@@ -46,6 +48,7 @@ export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
       try {
         await bus.publish(head.targets, head.frame);
         held.shift();
+        opts.onBacklog?.(held.length);
         head.resolve();
         delay = baseRetryMs;
       } catch {
@@ -61,6 +64,7 @@ export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
     if (held.length >= maxFrames) return Promise.reject(new Error(`outbox full (${maxFrames} frames held)`));
     return new Promise<void>((resolve, reject) => {
       held.push({ targets, frame, resolve, reject });
+      opts.onBacklog?.(held.length);
       if (held.length === 1) opts.log.warn("outbox.holding", { reason: "bus unavailable" });
       void flush();
     });

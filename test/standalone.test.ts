@@ -144,3 +144,20 @@ describe("graceful stop", () => {
     expect(await proc.exited).toBe(0);
   }, 30_000);
 });
+
+describe("health while stopping", () => {
+  test("a draining instance is alive but not ready, and getNettyOnlineInfo stops returning it at once", async () => {
+    const t = await standaloneTarget();
+    const a = await TestClient.login(t.wsUrl(), "dr-a");
+    expect((await http(`${t.httpUrl()}/health/ready`, "GET")).status).toBe(200);
+    const stopping = t.instance.stop();
+    const [live, ready, route] = await Promise.all(
+      ["/health/live", "/health/ready", "/getNettyOnlineInfo"].map((p) => http(`${t.httpUrl()}${p}`, "GET")),
+    );
+    expect([live.status, live.body.status]).toEqual([200, "draining"]);
+    expect([ready.status, ready.body.status]).toEqual([503, "draining"]);
+    expect(route.status).toBe(503);
+    expect((await a.waitClosed()).code).toBe(1001);
+    await stopping;
+  });
+});

@@ -4,6 +4,7 @@ import type { Server } from "bun";
 import type { Adapters } from "../adapters.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
 import { instanceIdOf, type InstanceRegistry } from "../registry.ts";
 import { createSqlStore } from "../sql-store.ts";
 import { createOutbox } from "../outbox.ts";
@@ -27,6 +28,7 @@ async function closeAll(log: Logger, steps: Array<[string, () => Promise<unknown
 export async function createClusterAdapters<S extends Server<any>>(
   config: Config,
   log: Logger,
+  metrics: Metrics,
   bindPort: (port: number) => S,
 ): Promise<{ server: S; adapters: Adapters }> {
   const redis = new Redis(config.redisUrl!, {
@@ -62,7 +64,7 @@ export async function createClusterAdapters<S extends Server<any>>(
 
     const amqp = await createAmqpBus({ url: config.amqpUrl!, instanceId, routing: config.routing, log: ilog });
     cleanup.unshift(["bus", () => amqp.close()]);
-    const bus = createOutbox(amqp, { log: ilog });
+    const bus = createOutbox(amqp, { log: ilog, onBacklog: (n) => metrics.outboxBacklog.set(n) });
     const unread = createQueuedUnread(amqp, createRedisUnread(redis), ilog);
     await unread.consume();
 
@@ -72,6 +74,10 @@ export async function createClusterAdapters<S extends Server<any>>(
       sessionTimeoutMs: config.zkSessionTimeoutMs,
       self,
       log: ilog,
+      observe: {
+        lockWaitMs: (ms) => metrics.lockWait.observe(ms / 1000),
+        flushLagMs: (ms) => metrics.countFlushLag.observe(ms / 1000),
+      },
     });
     registry = reg;
     reg.onInstanceGone((node) => {

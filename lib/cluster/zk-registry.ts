@@ -20,6 +20,8 @@ export interface ZkRegistryOptions {
   flushIntervalMs?: number;
   /** Bound on waiting for the rw-lock per write. Default 5 000. */
   lockTimeoutMs?: number;
+  /** Measurements for metrics: time waiting for the write lock, and from a count change to its write. */
+  observe?: { lockWaitMs(ms: number): void; flushLagMs(ms: number): void };
 }
 
 export interface ZkRegistry extends InstanceRegistry {
@@ -254,14 +256,21 @@ export async function createZkRegistry(opts: ZkRegistryOptions): Promise<ZkRegis
   });
   zk.on("session", () => void recover());
 
+  let dirtySince = 0;
   async function writeCount(): Promise<void> {
+    const asked = performance.now();
     await lock.withWriteLock(
       async (signal) => {
         lockAcquisitions++;
+        opts.observe?.lockWaitMs(performance.now() - asked);
         const count = desired;
         if (!ownName || draining || closed || count === written || signal.aborted) return;
         await zk.setData(`${listPath}/${ownName}`, json(count));
         written = count;
+        if (dirtySince && desired === written) {
+          opts.observe?.flushLagMs(performance.now() - dirtySince);
+          dirtySince = 0;
+        }
       },
       { timeoutMs: opts.lockTimeoutMs ?? 5000 },
     );
@@ -323,7 +332,10 @@ export async function createZkRegistry(opts: ZkRegistryOptions): Promise<ZkRegis
     zk,
     setOnlineCounts(count) {
       desired = Math.max(0, Math.floor(count) || 0);
-      if (desired !== written) schedule();
+      if (desired !== written) {
+        dirtySince ||= performance.now();
+        schedule();
+      }
     },
     nodes: () => liveNodes.map((n) => ({ ...n })),
     isLive: (instanceId) => liveIds.has(instanceId),
