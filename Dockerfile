@@ -1,4 +1,6 @@
-# One chat instance. Build: docker build -t bun-im . ; run: docker run -p 8875:8875 -e PORT=8875 bun-im
+# One chat instance (Bun's own guide: oven/bun base, locked deps in their own layer, non-root user).
+# Build: docker build -t bun-im .   Run standalone: docker run -p 8875:8875 bun-im
+# In a cluster set ZK_CONNECT, REDIS_URL, AMQP_URL, DATABASE_URL, and HOST_IP/PORT as clients reach it.
 FROM oven/bun:1.4.5 AS base
 WORKDIR /app
 
@@ -14,6 +16,7 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules node_modules
 COPY package.json bunfig.toml server.ts ./
 COPY lib lib
+COPY client client
 RUN mkdir -p /app/data && chown bun:bun /app/data
 USER bun
 EXPOSE 8875
