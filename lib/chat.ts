@@ -11,6 +11,7 @@ import type { InstanceRegistry } from "./registry.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
 import type { Snowflake } from "./snowflake.ts";
+import { createDelivery, type Audience } from "./delivery.ts";
 import { createFrameLimiter } from "./limits.ts";
 import type { MessageStore, StoredMsg } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
@@ -52,7 +53,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const states = new Map<Conn, ConnState>();
   /** Frames being handled and remote deliveries under way, so a graceful stop can wait for them. */
   const inFlight = new Set<Promise<void>>();
-  let routesFailing = false;
+  const delivery = createDelivery({ instanceId: deps.instanceId, sessions, routes, bus, metrics, log, routing: opts.routing });
   const newLimiter = createFrameLimiter(opts.frameRatePerS);
 
   function reply(state: ConnState, text: string, kind: string): void {
@@ -69,61 +70,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     metrics.onlineUsers.set(sessions.onlineUsers);
   }
 
-  /** Sends a frame to every local connection of the receiver and of the sender (but `except`). */
-  function deliverLocal(chatMsg: ChatMsg, except: string | null | undefined, text: string, origin: "local" | "remote"): void {
-    const users = chatMsg.senderId === chatMsg.receiverId ? [chatMsg.receiverId] : [chatMsg.receiverId, chatMsg.senderId];
-    for (const userId of users) {
-      if (!userId) continue;
-      for (const s of sessions.connsOf(userId) ?? []) {
-        if (s.conn.id === except) continue;
-        sendTo(s, text);
-        metrics.delivered.inc({ origin });
-      }
-    }
-  }
-
-  /** Which instances, other than this one, must get a frame for these users. */
-  async function targetsOf(users: string[]): Promise<readonly string[] | "all"> {
-    if (opts.routing === "fanout") return "all";
-    try {
-      const targets = (await routes.lookup(users)).filter((id) => id !== deps.instanceId);
-      if (routesFailing) log.info("routes.lookup_recovered");
-      routesFailing = false;
-      return targets;
-    } catch (err) {
-      // Without session routes (Redis down), broadcast: every instance delivers to whom it holds.
-      if (!routesFailing) log.warn("routes.lookup_failed_broadcasting", { err });
-      routesFailing = true;
-      return "all";
-    }
-  }
-
-  /**
-   * Delivers here at once, then hands the frame to the instances that hold the users; resolves
-   * true once the broker accepted it (false when it could not: the caller must not ack). Lookups
-   * resolve in the order they were issued (one Redis connection), so publishes keep that order.
-   */
-  function route(chatMsg: ChatMsg, except: string, text: string): Promise<boolean> {
-    deliverLocal(chatMsg, except, text, "local");
-    const job = (async () => {
-      const targets = await targetsOf([chatMsg.receiverId!, chatMsg.senderId!]);
-      if (targets.length === 0) return true;
-      metrics.busPublished.inc({ mode: targets === "all" ? "fanout" : "direct" });
-      const started = performance.now();
-      await bus.publish(targets, text);
-      metrics.busPublishLatency.observe((performance.now() - started) / 1000);
-      return true;
-    })().catch((err) => {
-      // Stored all the same: a receiver that missed it live gets it by replay after reconnect.
-      metrics.busErrors.inc();
-      log.warn("bus.publish_failed", { msgId: chatMsg.msgId, err });
-      return false;
-    });
-    const tracked = job.then(() => {});
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
-    return job;
-  }
+  /** 1:1 frames go to the receiver's connections and the sender's other ones. */
+  const pair = (m: { receiverId?: string | null; senderId?: string | null }): Audience => ({ kind: "pair", receiverId: m.receiverId!, senderId: m.senderId! });
 
   async function connectInit(state: ConnState, chatMsg: ChatMsg): Promise<void> {
     if (state.userId !== undefined) {
@@ -203,11 +151,11 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     let delivered = true;
     if (!saved.duplicate) {
       deps.unread.increment(msg).catch((err) => log.warn("unread.increment_failed", { err }));
-      delivered = await route(msg, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }));
+      delivered = await delivery.route(pair(msg), state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }), msg.msgId);
     } else if (!(await deps.marks.isMarked(saved.msgId))) {
       // The first attempt was stored but its instance died before handing it on: deliver it now.
       const first = await store.get(saved.msgId);
-      if (first) delivered = await route(first, state.conn.id, encodeDataContent({ chatMsg: first, chatTime: frameTime(first), extend: state.conn.id }));
+      if (first) delivered = await delivery.route(pair(first), state.conn.id, encodeDataContent({ chatMsg: first, chatTime: frameTime(first), extend: state.conn.id }), first.msgId);
     }
     if (!delivered) return fail(state, ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
     deps.marks.mark(saved.msgId);
@@ -229,7 +177,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (!original) return fail(state, ErrorCode.NOT_FOUND, `no message ${msgId}`);
     if (original.receiverId !== userId) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message may sign it");
     const notice: ChatMsg = { msgType: MsgType.SIGNED, msgId, senderId: userId, receiverId: original.senderId } as ChatMsg;
-    await route(notice, state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }));
+    await delivery.route(pair(notice), state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }), msgId);
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
   }
 
@@ -320,16 +268,12 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
 
     /** A frame another instance published: deliver it to the connections here. */
-    deliverRemote(text: string): void {
-      metrics.busConsumed.inc();
-      const decoded = decode(text);
-      if (!decoded.ok) return log.warn("bus.bad_frame", { code: decoded.code });
-      deliverLocal(decoded.frame.chatMsg, decoded.frame.extend, text, "remote");
-    },
+    deliverRemote: (text: string) => delivery.remote(text),
 
     /** Resolves once every frame under way was handled and its deliveries handed to the bus. */
     async idle(): Promise<void> {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
+      await delivery.idle();
     },
 
     /** Closes every connection (graceful stop): clients reconnect elsewhere. */

@@ -113,6 +113,11 @@ export function decode(text: string): Decoded {
   } catch {
     return { ok: false, code: ErrorCode.BAD_JSON, message: "frame is not valid JSON" };
   }
+  return decodeValue(json);
+}
+
+/** Validates an already parsed frame; never throws. */
+export function decodeValue(json: unknown): Decoded {
   const parsed = v.safeParse(DataContentSchema, json);
   if (!parsed.success) {
     const issue = parsed.issues[0];

@@ -57,6 +57,11 @@ export class LocalSessions {
     return true;
   }
 
+  /** Users with at least one bound connection here. */
+  users(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
   connsOf(userId: string): ReadonlySet<ConnState> | undefined {
     return this.byUser.get(userId);
   }
