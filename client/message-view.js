@@ -1,0 +1,199 @@
+// The open conversation on screen: own / peer bubbles, day separators, times, delivery ticks,
+// images; keeps the scroll at the bottom while the user is there; reports peer messages in view.
+import { clockOf, dayLabel, dayOf, isSafeMediaUrl } from "./format.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const TICK = "M1.5 6.5l3 3 6.5-7.5";
+const SECOND_TICK = "M7.5 9.5l.5.5 6.5-7.5";
+const CLOCK = ["M6 1.5a4.5 4.5 0 1 0 0 9a4.5 4.5 0 1 0 0-9z", "M6 3.5V6l1.8 1.2"];
+
+function svg(paths, viewBox) {
+  const el = document.createElementNS(SVG_NS, "svg");
+  el.setAttribute("viewBox", viewBox);
+  el.setAttribute("aria-hidden", "true");
+  for (const d of paths) {
+    const p = document.createElementNS(SVG_NS, "path");
+    p.setAttribute("d", d);
+    el.append(p);
+  }
+  return el;
+}
+
+function h(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** The body of a bubble by msgType; only textContent and vetted URLs, never HTML. */
+function contentOf(m, onMediaLoad) {
+  const url = m.msg;
+  if (m.msgType === 2 && isSafeMediaUrl(url)) {
+    // A link opens the full picture; browsers refuse to navigate to data: URLs, so those get none.
+    const link = h(url.startsWith("data:") ? "span" : "a", "photo-link");
+    if (link instanceof HTMLAnchorElement) {
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+    const img = h("img", "photo");
+    img.alt = "Photo";
+    img.src = url;
+    img.addEventListener("load", onMediaLoad);
+    img.addEventListener("error", () => link.replaceWith(h("div", "text muted", "Photo could not be loaded")));
+    link.append(img);
+    return link;
+  }
+  if (m.msgType === 3 && isSafeMediaUrl(m.voicePath)) {
+    const audio = h("audio", "voice");
+    audio.controls = true;
+    audio.preload = "none";
+    audio.src = m.voicePath;
+    return audio;
+  }
+  if (m.msgType === 4 && isSafeMediaUrl(m.videoPath)) {
+    const video = h("video", "video");
+    video.controls = true;
+    video.preload = "none";
+    if (isSafeMediaUrl(url)) video.poster = url;
+    video.src = m.videoPath;
+    return video;
+  }
+  const fallback = { 2: "Photo", 3: "Voice message", 4: "Video" }[m.msgType];
+  return fallback ? h("div", "text muted", url ? `${fallback}: ${url}` : fallback) : h("div", "text", m.msg);
+}
+
+const STATUS_LABEL = { pending: "Sending…", sent: "Sent", read: "Read" };
+
+function ticksOf(status) {
+  const el = h("span", `ticks ${status}`);
+  el.title = STATUS_LABEL[status];
+  el.setAttribute("aria-label", STATUS_LABEL[status]);
+  if (status === "pending") el.append(svg(CLOCK, "0 0 12 12"));
+  else el.append(svg(status === "read" ? [TICK, SECOND_TICK] : [TICK], "0 0 16 12"));
+  return el;
+}
+
+/**
+ * Creates the view over `scroller` (the scrolling box) and `list` (the <ol>). `onSeen(key)` is called
+ * when an unread peer message comes into view; `visibleKeys()` lists those in view now.
+ */
+export function createMessageView({ scroller, list, onSeen }) {
+  const nodes = new Map();
+  const inView = new Set();
+  let peer;
+  let stick = true;
+
+  // Measured, not taken from the last scroll event: that one fires a frame after the scroll.
+  const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
+  scroller.addEventListener("scroll", () => (stick = nearBottom()));
+  const toBottom = () => {
+    if (stick) scroller.scrollTop = scroller.scrollHeight;
+  };
+  const observer = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        const key = e.target.dataset.key;
+        if (e.isIntersecting) {
+          inView.add(key);
+          onSeen(key);
+        } else inView.delete(key);
+      }
+    },
+    { root: scroller, threshold: 0.5 },
+  );
+
+  function bubble(m) {
+    const li = h("li", "msg");
+    li.dataset.key = m.key;
+    const b = h("div", "bubble");
+    b.append(contentOf(m, toBottom), h("div", "meta"));
+    li.append(b);
+    return li;
+  }
+
+  function update(li, m) {
+    const status = m.own ? m.status : m.isRead ? "read" : "unread";
+    const sig = `${m.msgId}|${status}|${m.chatTime}`;
+    if (li.dataset.sig === sig) return;
+    li.dataset.sig = sig;
+    li.className = `msg ${m.own ? "own" : "peer"}`;
+    li.dataset.status = status;
+    if (m.msgId) li.dataset.msgId = m.msgId;
+    const meta = li.querySelector(".meta");
+    const time = h("time", "", clockOf(m.chatTime));
+    time.dateTime = m.chatTime.replace(" ", "T");
+    time.title = m.chatTime;
+    meta.replaceChildren(time, ...(m.own ? [ticksOf(m.status)] : []));
+    if (!m.own && !m.isRead) observer.observe(li);
+    else {
+      observer.unobserve(li);
+      inView.delete(m.key);
+    }
+  }
+
+  function dayNode(day) {
+    const key = `d${day}`;
+    let li = nodes.get(key);
+    if (!li) {
+      li = h("li", "day");
+      li.dataset.key = key;
+      li.append(h("span", "", dayLabel(day)));
+      nodes.set(key, li);
+    }
+    return li;
+  }
+
+  return {
+    /** Shows `conv`; `anchorOlder` keeps the visible messages in place after older ones were added above. */
+    render(conv, { anchorOlder = false, toEnd = false } = {}) {
+      if (conv.peer !== peer) {
+        peer = conv.peer;
+        observer.disconnect();
+        inView.clear();
+        nodes.clear();
+        list.replaceChildren();
+      }
+      stick = toEnd || nearBottom();
+      const before = scroller.scrollHeight - scroller.scrollTop;
+      const desired = [];
+      let lastDay;
+      for (const m of conv.messages()) {
+        const day = dayOf(m.chatTime);
+        if (day && day !== lastDay) {
+          desired.push(dayNode(day));
+          lastDay = day;
+        }
+        let li = nodes.get(m.key);
+        if (!li) nodes.set(m.key, (li = bubble(m)));
+        update(li, m);
+        desired.push(li);
+      }
+      let cursor = list.firstChild;
+      for (const el of desired) {
+        if (el === cursor) cursor = cursor.nextSibling;
+        else list.insertBefore(el, cursor);
+      }
+      while (cursor) {
+        const next = cursor.nextSibling;
+        nodes.delete(cursor.dataset.key);
+        observer.unobserve(cursor);
+        cursor.remove();
+        cursor = next;
+      }
+      if (anchorOlder) scroller.scrollTop = scroller.scrollHeight - before;
+      else toBottom();
+      stick = nearBottom();
+    },
+    /** Keys of unread peer messages in view now. */
+    visibleKeys: () => [...inView],
+    clear() {
+      peer = undefined;
+      observer.disconnect();
+      inView.clear();
+      nodes.clear();
+      list.replaceChildren();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// What the client keeps in the browser: per user in localStorage (recent peers, last msgId seen),
+// per tab in sessionStorage (who is signed in, the open conversation, unsent messages).
+import { maxId } from "./format.js";
+
+const MAX_PEERS = 50;
+
+function read(store, key, fallback) {
+  try {
+    const text = store.getItem(key);
+    return text == null ? fallback : JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+}
+
+function write(store, key, value) {
+  try {
+    if (value === undefined || value === null) store.removeItem(key);
+    else store.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage full or disabled (private mode): the client keeps working from memory.
+  }
+}
+
+/** This tab's session: `{userId, token}` or undefined. */
+export const session = {
+  get: () => read(sessionStorage, "im.session", undefined),
+  set: (s) => write(sessionStorage, "im.session", s),
+  /** The last user id signed in on this browser, to prefill the login box. */
+  lastUserId: () => read(localStorage, "im.lastUserId", ""),
+  rememberUserId: (id) => write(localStorage, "im.lastUserId", id),
+};
+
+/** Storage of one user's data. */
+export function userStore(userId) {
+  const k = (name) => `im.${encodeURIComponent(userId)}.${name}`;
+  return {
+    /** Recent peers, most recent first: `[{id, preview, when}]`. */
+    peers: () => read(localStorage, k("peers"), []),
+    savePeers: (list) => write(localStorage, k("peers"), list.slice(0, MAX_PEERS)),
+
+    /** The largest msgId this user's client has seen (any tab). */
+    lastMsgId: () => read(localStorage, k("lastMsgId"), undefined),
+    saveLastMsgId: (id) => write(localStorage, k("lastMsgId"), maxId(read(localStorage, k("lastMsgId"), undefined), id)),
+
+    /** The conversation open in this tab. */
+    openPeer: () => read(sessionStorage, k("openPeer"), undefined),
+    saveOpenPeer: (peer) => write(sessionStorage, k("openPeer"), peer),
+
+    /** Messages of this tab not acknowledged yet: `[{clientMsgId, receiverId, msg, msgType, chatTime}]`. */
+    outbox: () => read(sessionStorage, k("outbox"), []),
+    saveOutbox: (list) => write(sessionStorage, k("outbox"), list),
+  };
+}
