@@ -12,6 +12,8 @@ import type { Metrics } from "./metrics.ts";
 import { instanceIdOf, type InstanceRegistry } from "./registry.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { createSqlStore } from "./sql-store.ts";
+import { createSqlGroups } from "./sql-groups.ts";
+import type { GroupStore } from "./groups.ts";
 import type { MessageStore } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
 
@@ -22,6 +24,7 @@ export interface Adapters {
   store: MessageStore;
   unread: UnreadCounters;
   marks: DeliveryMarks;
+  groups: GroupStore;
   /** Named health checks for /health. */
   checks: Record<string, () => Promise<string>>;
   /** Tells the adapters where this instance's [userId, connId] pairs are, to rebuild routes after an outage. */
@@ -42,6 +45,7 @@ export async function createAdapters<S extends Server<any>>(
     return createClusterAdapters(config, log, metrics, bindPort);
   }
   const store = await createSqlStore({ url: config.databaseUrl, log });
+  const groups = await createSqlGroups(store.sql);
   let server: S;
   try {
     server = bindPort(config.port ?? config.portBase);
@@ -59,6 +63,7 @@ export async function createAdapters<S extends Server<any>>(
     adapters: {
       registry, bus, routes, store, unread,
       marks: alwaysMarked,
+      groups,
       checks: { store: () => store.health() },
       setLocalSessions() {}, // nothing to rebuild: routes live in this process
       async close() {

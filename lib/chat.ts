@@ -12,6 +12,7 @@ import type { SessionRoutes } from "./session-routes.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
 import type { Snowflake } from "./snowflake.ts";
 import { createDelivery, type Audience } from "./delivery.ts";
+import { EVERYONE, GROUP_PREFIX, SYSTEM_SENDER, isGroupId, type GroupStore } from "./groups.ts";
 import { createFrameLimiter } from "./limits.ts";
 import type { MessageStore, StoredMsg } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
@@ -25,6 +26,7 @@ export interface ChatDeps {
   store: MessageStore;
   unread: UnreadCounters;
   marks: DeliveryMarks;
+  groups: GroupStore;
   ids: Snowflake;
   log: Logger;
   metrics: Metrics;
@@ -72,6 +74,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
   /** 1:1 frames go to the receiver's connections and the sender's other ones. */
   const pair = (m: { receiverId?: string | null; senderId?: string | null }): Audience => ({ kind: "pair", receiverId: m.receiverId!, senderId: m.senderId! });
+  /** Who gets a stored message: its pair, its group's members (read now), or everyone. */
+  const audienceOf = async (m: StoredMsg): Promise<Audience> =>
+    m.receiverId === EVERYONE ? { kind: "everyone" } : isGroupId(m.receiverId) ? { kind: "members", userIds: await deps.groups.members(m.receiverId) } : pair(m);
 
   async function connectInit(state: ConnState, chatMsg: ChatMsg): Promise<void> {
     if (state.userId !== undefined) {
@@ -81,6 +86,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     }
     const userId = chatMsg.senderId ?? state.conn.authUserId;
     if (!userId || !USER_ID.test(userId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.senderId: a user id (${USER_ID_RULE}) is required`);
+    if (userId === SYSTEM_SENDER || isGroupId(userId)) {
+      return fail(state, ErrorCode.BAD_FRAME, `chatMsg.senderId: "${SYSTEM_SENDER}" and ids starting with "${GROUP_PREFIX}" are reserved`);
+    }
     if (state.conn.authUserId !== undefined && state.conn.authUserId !== userId) {
       return fail(state, ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user of your token");
     }
@@ -105,7 +113,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const held = state.held ?? [];
     try {
       if (!/^\d{1,20}$/.test(afterMsgId)) throw new TypeError("chatMsg.msgId must be a decimal message id");
-      const missed = opts.replayMax > 0 ? await store.after(userId, afterMsgId, opts.replayMax) : [];
+      const groups = opts.replayMax > 0 ? (await deps.groups.groupsOf(userId)).map((g) => g.groupId) : [];
+      const missed = opts.replayMax > 0 ? await store.after(userId, afterMsgId, opts.replayMax, [...groups, EVERYONE]) : [];
       state.held = undefined;
       for (const m of missed) reply(state, encodeDataContent({ chatMsg: m, chatTime: frameTime(m), extend: null }), "replay");
     } catch (err) {
@@ -126,7 +135,19 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (chatMsg.msg && chatMsg.msg.length > opts.maxMsgChars) {
       return fail(state, ErrorCode.BAD_FRAME, `chatMsg.msg: at most ${opts.maxMsgChars} characters`);
     }
-    if (chatMsg.communicationType === 2) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.communicationType 2 (group) is not supported yet");
+    const toGroup = chatMsg.communicationType === 2 || isGroupId(receiverId);
+    if (toGroup && !isGroupId(receiverId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.receiverId: a group id ("${GROUP_PREFIX}…") is required with communicationType 2`);
+    let audience: Audience = pair({ receiverId, senderId: userId });
+    if (toGroup) {
+      let members: string[];
+      try {
+        members = await deps.groups.members(receiverId);
+      } catch {
+        return fail(state, ErrorCode.UNAVAILABLE, "the store is unavailable: resend later");
+      }
+      if (!members.includes(userId)) return fail(state, ErrorCode.FORBIDDEN, `you are not a member of ${receiverId}`);
+      audience = { kind: "members", userIds: members };
+    }
     if (bus.full) return fail(state, ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
     const now = new Date();
     const msg: StoredMsg = {
@@ -137,7 +158,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       msgId: deps.ids.next(),
       chatTime: formatChatTime(now),
       isRead: false,
-      communicationType: 1,
+      communicationType: toGroup ? 2 : 1,
     };
     const started = performance.now();
     let saved;
@@ -150,12 +171,14 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     metrics.storeLatency.observe((performance.now() - started) / 1000);
     let delivered = true;
     if (!saved.duplicate) {
-      deps.unread.increment(msg).catch((err) => log.warn("unread.increment_failed", { err }));
-      delivered = await delivery.route(pair(msg), state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }), msg.msgId);
+      const counted =
+        audience.kind === "members" ? deps.unread.incrementMany(audience.userIds.filter((u) => u !== userId), receiverId) : deps.unread.increment(msg);
+      counted.catch((err) => log.warn("unread.increment_failed", { err }));
+      delivered = await delivery.route(audience, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }), msg.msgId);
     } else if (!(await deps.marks.isMarked(saved.msgId))) {
       // The first attempt was stored but its instance died before handing it on: deliver it now.
       const first = await store.get(saved.msgId);
-      if (first) delivered = await delivery.route(pair(first), state.conn.id, encodeDataContent({ chatMsg: first, chatTime: frameTime(first), extend: state.conn.id }), first.msgId);
+      if (first) delivered = await delivery.route(await audienceOf(first), state.conn.id, encodeDataContent({ chatMsg: first, chatTime: frameTime(first), extend: state.conn.id }), first.msgId);
     }
     if (!delivered) return fail(state, ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
     deps.marks.mark(saved.msgId);
@@ -168,14 +191,20 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const msgId = chatMsg.msgId;
     if (!msgId || !/^\d{1,20}$/.test(msgId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msgId: the id of the message to sign is required");
     let original: StoredMsg | undefined;
+    let maySign = false;
     try {
       original = await store.get(msgId);
-      if (original && original.receiverId === userId) await store.markRead(msgId);
+      // In a group every member but the sender may sign; the receipt is sent, read state is per message.
+      if (original && isGroupId(original.receiverId)) maySign = original.senderId !== userId && (await deps.groups.members(original.receiverId)).includes(userId);
+      else if (original?.receiverId === userId) {
+        maySign = true;
+        await store.markRead(msgId);
+      }
     } catch (err) {
       return fail(state, ErrorCode.UNAVAILABLE, "the store is unavailable: sign the message again later");
     }
     if (!original) return fail(state, ErrorCode.NOT_FOUND, `no message ${msgId}`);
-    if (original.receiverId !== userId) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message may sign it");
+    if (!maySign) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message (a member, for a group) may sign it");
     const notice: ChatMsg = { msgType: MsgType.SIGNED, msgId, senderId: userId, receiverId: original.senderId } as ChatMsg;
     await delivery.route(pair(notice), state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }), msgId);
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
@@ -265,6 +294,22 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
         countsChanged();
         routes.remove(userId, conn.id).catch((err) => log.warn("routes.remove_failed", { err }));
       }
+    },
+
+    /**
+     * A system message to every connected user of the cluster (through fanout_exchange), stored
+     * from SYSTEM_SENDER to EVERYONE so that it is replayed after reconnect too.
+     */
+    async broadcast(text: string): Promise<{ msgId: string; chatTime: string }> {
+      const now = new Date();
+      const msg: StoredMsg = {
+        senderId: SYSTEM_SENDER, receiverId: EVERYONE, msg: text, msgType: MsgType.WORDS,
+        msgId: deps.ids.next(), chatTime: formatChatTime(now), isRead: false, communicationType: 1,
+      };
+      await store.save(msg);
+      const ok = await delivery.route({ kind: "everyone" }, "", encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: null }), msg.msgId);
+      if (!ok) throw new Error("the broadcast is stored but the bus did not take it; it reaches users on replay");
+      return { msgId: msg.msgId, chatTime: msg.chatTime };
     },
 
     /** A frame another instance published: deliver it to the connections here. */

@@ -45,6 +45,7 @@ const EnvSchema = v.object({
   FRAME_RATE_PER_CONN: v.optional(intIn(0, 1000000), "100"),
   MAX_CONNS_PER_USER: v.optional(intIn(1, 100000), "32"),
   MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
+  ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "must be debug, info, warn, error or silent"), "info"),
 });
 
@@ -81,6 +82,8 @@ export interface Config {
   maxConnsPerUser: number;
   /** Longest `msg` in characters. */
   maxMsgChars: number;
+  /** Bearer token of the admin routes (system broadcast); unset: they are disabled. */
+  adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
@@ -145,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     frameRatePerConn: e.FRAME_RATE_PER_CONN,
     maxConnsPerUser: e.MAX_CONNS_PER_USER,
     maxMsgChars: e.MAX_MSG_CHARS,
+    adminToken: e.ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
   };
 }

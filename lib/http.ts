@@ -5,9 +5,11 @@ import { join, relative } from "node:path";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { cors } from "hono/cors";
 import type { Auth } from "./auth.ts";
+import { addGroupRoutes, type GroupRouteDeps } from "./http-groups.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { USER_ID, USER_ID_RULE } from "./protocol.ts";
+import { SYSTEM_SENDER, isGroupId } from "./groups.ts";
 import { leastLoaded, type InstanceRegistry } from "./registry.ts";
 import type { MessageStore } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
@@ -25,7 +27,7 @@ export function grace(c: Context, data: unknown, status: ContentfulStatusCode = 
   return c.json({ status, msg, success: status < 400, data }, status);
 }
 
-export interface HttpDeps {
+export interface HttpDeps extends Omit<GroupRouteDeps, "authEnabled"> {
   auth: Auth;
   /** CORS: origins allowed to call the API from a browser; ["*"] allows any. */
   allowedOrigins: string[];
@@ -65,7 +67,8 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
   // With AUTH_SECRET, /chat/* (but the load-balancing route) needs a Bearer token; the caller's
   // user id is then in c.get("userId"), and each route serves only that user's data.
   app.use("/chat/*", async (c, next) => {
-    if (!deps.auth.enabled || c.req.path === "/chat/getNettyOnlineInfo") return next();
+    // The load-balancing route is open; the broadcast route checks the admin token itself.
+    if (!deps.auth.enabled || c.req.path === "/chat/getNettyOnlineInfo" || c.req.path === "/chat/broadcast") return next();
     const header = c.req.header("authorization") ?? "";
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const result = await deps.auth.verify(token);
@@ -128,12 +131,18 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
   app.get("/", serveStatic({ root: clientRoot, path: "index.html" }));
   app.get("/client/*", serveStatic({ root: clientRoot, rewriteRequestPath: (p) => p.replace(/^\/client/, "") }));
 
+  addGroupRoutes(app, { ...deps, authEnabled: deps.auth.enabled });
+
   app.post("/chat/list/:senderId/:receiverId", async (c) => {
     const a = userParam(c, "senderId", c.req.param("senderId"));
     const b = userParam(c, "receiverId", c.req.param("receiverId"));
     const page = intParam("page", c.req.query("page"), 1, 1, 1_000_000);
     const pageSize = intParam("pageSize", c.req.query("pageSize"), 20, 1, 200);
-    ownOnly(c, a, b);
+    if (isGroupId(b) || b === SYSTEM_SENDER) {
+      // A group's history is for its members; the broadcasts for anyone (as themselves).
+      ownOnly(c, a);
+      if (isGroupId(b) && deps.auth.enabled && !(await deps.groups.members(b)).includes(a)) throw new HttpError(403, `you are not a member of ${b}`);
+    } else ownOnly(c, a, b);
     const { records, rows } = await deps.store.history(a, b, page, pageSize);
     return grace(c, { page, total: Math.ceil(records / pageSize), records, rows });
   });

@@ -109,10 +109,11 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const self = { ip: config.hostIp, port };
   const instanceId = instanceIdOf(self);
   const ilog = log.child({ instance: instanceId });
-  const { registry, bus, routes, store, unread, marks } = adapters;
+  const { registry, bus, routes, store, unread, marks, groups } = adapters;
 
+  const ids = createSnowflake(() => registry.workerId);
   chat = createChat(
-    { instanceId, registry, bus, routes, store, unread, marks, ids: createSnowflake(() => registry.workerId), log: ilog, metrics },
+    { instanceId, registry, bus, routes, store, unread, marks, groups, ids, log: ilog, metrics },
     {
       routing: config.routing,
       replayMax: config.replayMax,
@@ -124,7 +125,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   bus.onFrame((frame) => chat!.deliverRemote(frame));
   adapters.setLocalSessions(() => chat!.sessions.routes());
   app = createHttpApp({
-    registry, store, unread, metrics, auth, log: ilog,
+    registry, store, unread, metrics, auth, groups, log: ilog,
+    adminToken: config.adminToken,
+    newGroupId: () => ids.next(),
+    broadcast: (text) => chat!.broadcast(text),
     allowedOrigins: config.allowedOrigins,
     checks: adapters.checks,
     self: () => ({ ...self, onlineCounts: chat!.sessions.onlineCounts }),

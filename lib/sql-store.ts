@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Logger } from "./log.ts";
 import type { MessageStore, SaveResult, StoredMsg } from "./store.ts";
+import { EVERYONE, SYSTEM_SENDER, isGroupId } from "./groups.ts";
 
 type Dialect = "sqlite" | "postgres";
 
@@ -133,7 +134,7 @@ async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
 }
 
 /** Opens the store, creating or migrating the schema. */
-export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStore & { readonly dialect: Dialect }> {
+export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStore & { readonly dialect: Dialect; readonly sql: SQL }> {
   const { sql, dialect } = openSql(opts.url);
   const maxBatch = opts.maxBatch ?? 500;
   await migrate(sql, dialect);
@@ -183,6 +184,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
 
   return {
     dialect,
+    sql,
     save(msg) {
       if (closed) return Promise.reject(new Error("store is closed"));
       return new Promise<SaveResult>((resolve, reject) => {
@@ -191,26 +193,35 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
       });
     },
     async history(a, b, page, pageSize) {
-      const [{ n }] = await sql`SELECT COUNT(*) AS n FROM chat_message
-        WHERE (sender_id = ${a} AND receiver_id = ${b}) OR (sender_id = ${b} AND receiver_id = ${a})`;
+      // A group's history is every message to it; "system" is the broadcasts to everyone or to `a`.
+      const [where, params] = isGroupId(b)
+        ? ["receiver_id = $1", [b]]
+        : b === SYSTEM_SENDER
+          ? [`(receiver_id = $1 OR receiver_id = '${EVERYONE}') AND sender_id = $2`, [a, b]]
+          : ["(sender_id = $1 AND receiver_id = $2) OR (sender_id = $2 AND receiver_id = $1)", [a, b]];
+      const [{ n }] = await sql.unsafe(`SELECT COUNT(*) AS n FROM chat_message WHERE ${where}`, params);
+      const k = params.length;
       // Qualified: a bare "id" in ORDER BY is the TEXT alias of SELECT_COLS and sorts "10" before "9".
       const rows = await sql.unsafe(
-        `SELECT ${SELECT_COLS} FROM chat_message
-         WHERE (sender_id = $1 AND receiver_id = $2) OR (sender_id = $2 AND receiver_id = $1)
-         ORDER BY chat_message.id DESC LIMIT $3 OFFSET $4`,
-        [a, b, pageSize, (page - 1) * pageSize],
+        `SELECT ${SELECT_COLS} FROM chat_message WHERE ${where}
+         ORDER BY chat_message.id DESC LIMIT $${k + 1} OFFSET $${k + 2}`,
+        [...params, pageSize, (page - 1) * pageSize],
       );
       return { records: Number(n), rows: rows.map(fromRow).reverse() };
     },
-    async after(userId, afterMsgId, limit) {
+    async after(userId, afterMsgId, limit, alsoTo = []) {
       if (!isStorableId(afterMsgId)) return [];
+      // SQLite numbers "$n" parameters in order of first appearance: keep them ascending in the text.
+      const extra = alsoTo.map((_, i) => `$${i + 3}`).join(", ");
+      const limitParam = `$${alsoTo.length + 3}`;
       const rows = await sql.unsafe(
         `SELECT ${SELECT_COLS} FROM (
            SELECT * FROM chat_message WHERE sender_id = $1 AND id > $2
            UNION ALL
            SELECT * FROM chat_message WHERE receiver_id = $1 AND sender_id <> $1 AND id > $2
-         ) AS m ORDER BY m.id LIMIT $3`,
-        [userId, afterMsgId, limit],
+           ${extra ? `UNION ALL SELECT * FROM chat_message WHERE receiver_id IN (${extra}) AND sender_id <> $1 AND id > $2` : ""}
+         ) AS m ORDER BY m.id LIMIT ${limitParam}`,
+        [userId, afterMsgId, ...alsoTo, limit],
       );
       return rows.map(fromRow);
     },

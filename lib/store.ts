@@ -14,10 +14,16 @@ export interface SaveResult {
 export interface MessageStore {
   /** Persists one message; resolves once it is durable (writes are batched internally). */
   save(msg: StoredMsg): Promise<SaveResult>;
-  /** Both directions between two users, page 1 newest; rows oldest first within the page. */
+  /**
+   * Both directions between two users, page 1 newest; rows oldest first within the page. With a
+   * group id as `userB`, every message to the group; with "system", the broadcasts `userA` got.
+   */
   history(userA: string, userB: string, page: number, pageSize: number): Promise<{ records: number; rows: StoredMsg[] }>;
-  /** Messages to or from `userId` with an id larger than `afterMsgId`, oldest first, at most `limit`. */
-  after(userId: string, afterMsgId: string, limit: number): Promise<StoredMsg[]>;
+  /**
+   * Messages to or from `userId` — and to any of `alsoTo` (the user's groups, everyone) from
+   * others — with an id larger than `afterMsgId`, oldest first, at most `limit`.
+   */
+  after(userId: string, afterMsgId: string, limit: number, alsoTo?: readonly string[]): Promise<StoredMsg[]>;
   get(msgId: string): Promise<StoredMsg | undefined>;
   /** Marks a message read; false when no such message. */
   markRead(msgId: string): Promise<boolean>;

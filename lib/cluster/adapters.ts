@@ -7,6 +7,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { instanceIdOf, type InstanceRegistry } from "../registry.ts";
 import { createSqlStore } from "../sql-store.ts";
+import { createSqlGroups } from "../sql-groups.ts";
 import { createOutbox } from "../outbox.ts";
 import { createAmqpBus } from "./amqp-bus.ts";
 import { createQueuedUnread } from "./queued-unread.ts";
@@ -44,6 +45,7 @@ export async function createClusterAdapters<S extends Server<any>>(
   try {
     const store = await createSqlStore({ url: config.databaseUrl, log });
     cleanup.unshift(["store", () => store.close()]);
+    const groups = await createSqlGroups(store.sql);
 
     let server: S;
     if (config.port !== undefined) {
@@ -108,6 +110,7 @@ export async function createClusterAdapters<S extends Server<any>>(
         store,
         unread,
         marks: createRedisDeliveryMarks(redis, ilog),
+        groups,
         checks: {
           zookeeper: () => reg.health(),
           redis: redisHealth,

@@ -20,6 +20,8 @@ export function createQueuedUnread(bus: Pick<AmqpBus, "publishChatMsg" | "consum
   return {
     // With the broker down, count directly in Redis rather than not at all.
     increment: (msg) => bus.publishChatMsg(JSON.stringify(msg)).catch(() => counters.increment(msg)),
+    // Group messages count straight in Redis: one pipeline rather than a queue message per member.
+    incrementMany: (receiverIds, senderId) => counters.incrementMany(receiverIds, senderId),
     get: (receiverId) => counters.get(receiverId),
     clear: (receiverId, senderId) => counters.clear(receiverId, senderId),
     close: () => counters.close(),

@@ -3,7 +3,7 @@ import type Redis from "ioredis";
 import type { UnreadCounters } from "../unread.ts";
 
 /** The Redis commands this module uses. */
-export type UnreadRedis = Pick<Redis, "hincrby" | "hgetall" | "hset">;
+export type UnreadRedis = Pick<Redis, "hincrby" | "hgetall" | "hset" | "pipeline">;
 
 /** `chat_msg_list:<receiverId>`: field senderId, value the unread count as a decimal string. */
 export const unreadKey = (receiverId: string) => `chat_msg_list:${receiverId}`;
@@ -18,6 +18,13 @@ export function createRedisUnread(redis: UnreadRedis): UnreadCounters {
   return {
     async increment({ receiverId, senderId }) {
       await redis.hincrby(unreadKey(receiverId), senderId, 1);
+    },
+    async incrementMany(receiverIds, senderId) {
+      const p = redis.pipeline();
+      for (const receiverId of receiverIds) p.hincrby(unreadKey(receiverId), senderId, 1);
+      const results = (await p.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0];
     },
     async get(receiverId) {
       const counts: Record<string, number> = {};

@@ -9,6 +9,9 @@ export function createMemoryUnread(): UnreadCounters {
       if (!counts) byReceiver.set(receiverId, (counts = new Map()));
       counts.set(senderId, (counts.get(senderId) ?? 0) + 1);
     },
+    async incrementMany(receiverIds, senderId) {
+      for (const receiverId of receiverIds) await this.increment({ receiverId, senderId });
+    },
     async get(receiverId) {
       return Object.fromEntries(byReceiver.get(receiverId) ?? []);
     },

@@ -1,0 +1,26 @@
+// Groups: named sets of users a message can be sent to (communicationType 2), and system broadcasts.
+
+/** Group ids are `group:<snowflake>`; user ids starting with it are refused. */
+export const GROUP_PREFIX = "group:";
+/** The sender of system broadcasts; its messages are stored with receiverId EVERYONE. */
+export const SYSTEM_SENDER = "system";
+export const EVERYONE = "*";
+
+export const isGroupId = (id: string) => id.startsWith(GROUP_PREFIX);
+
+export interface Group {
+  groupId: string;
+  name: string;
+  ownerId: string;
+}
+
+export interface GroupStore {
+  create(group: Group, members: readonly string[]): Promise<void>;
+  get(groupId: string): Promise<Group | undefined>;
+  /** Member ids; read from the store on every call (membership changes apply to the next message). */
+  members(groupId: string): Promise<string[]>;
+  addMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+  removeMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+  /** Groups `userId` belongs to. */
+  groupsOf(userId: string): Promise<Group[]>;
+}
