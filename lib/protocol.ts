@@ -49,7 +49,8 @@ const id = v.nullish(
 /** ChatMsg as the seed lineage names and types its fields; unknown fields are dropped. */
 export const ChatMsgSchema = v.object({
   senderId: userId,
-  receiverId: userId,
+  // "*" addresses everyone (system broadcasts); the chat core refuses it from clients.
+  receiverId: v.nullish(v.pipe(v.string(), v.regex(/^(\*|[\p{L}\p{N}_.@:+\-]{1,64})$/u, `must be ${USER_ID_RULE}`))),
   msg: str,
   msgType: int,
   msgId: id,
