@@ -12,6 +12,8 @@ export const PERSIST_EXCHANGE = "pitayafruits_exchange";
 export const PERSIST_QUEUE = "pitayafruits_queue";
 export const PERSIST_ROUTING_KEY = "pitayafruits.wechat.send";
 export const PERSIST_BINDING = "pitayafruits.wechat.#";
+/** Content type of a batch of DataContent frames joined by newlines (direct exchange only). */
+export const BATCH_TYPE = "application/x-ndjson";
 
 export interface AmqpBusOptions {
   /** e.g. `amqp://guest:guest@127.0.0.1:5672/vhost`. */
@@ -23,6 +25,8 @@ export interface AmqpBusOptions {
   log: Logger;
   /** `x-expires` of this instance's queue: it disappears this long after its consumer is gone (default 60 000). */
   queueExpiresMs?: number;
+  /** Most frames in one direct-exchange message (default 64); a batch also ends with the event-loop tick. */
+  maxBatch?: number;
   /** Unacknowledged frames in flight to this instance (default 256). */
   prefetch?: number;
   /** Unacknowledged chat messages in flight to the persistence handler (default 256). */
@@ -100,6 +104,8 @@ export async function createAmqpBus(options: AmqpBusOptions): Promise<AmqpBus> {
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
   const frameProps: Options.Publish = { appId: instanceId, contentType: "application/json" };
+  const batchProps: Options.Publish = { appId: instanceId, contentType: BATCH_TYPE };
+  const maxBatch = options.maxBatch ?? 64;
   const chatMsgProps: Options.Publish = { appId: instanceId, contentType: "application/json", persistent: true };
 
   let link: Link | null = null;
@@ -133,10 +139,15 @@ export async function createAmqpBus(options: AmqpBusOptions): Promise<AmqpBus> {
     if (!msg) return void quietly(() => l.model.close()); // cancelled by the broker (queue deleted)
     // fanout_exchange delivers our own broadcasts back to us; the sender delivered those locally.
     if (msg.properties.appId !== instanceId && frameHandler) {
-      try {
-        frameHandler(msg.content.toString("utf8"));
-      } catch (err) {
-        log.error("bus_frame_handler_failed", { err });
+      const text = msg.content.toString("utf8");
+      // A batch on the direct exchange: frames joined by "\n" (JSON text never holds a raw newline).
+      const frames = msg.properties.contentType === BATCH_TYPE ? text.split("\n") : [text];
+      for (const frame of frames) {
+        try {
+          frameHandler(frame);
+        } catch (err) {
+          log.error("bus_frame_handler_failed", { err });
+        }
       }
     }
     l.lastUnacked = msg;
@@ -279,6 +290,37 @@ export async function createAmqpBus(options: AmqpBusOptions): Promise<AmqpBus> {
     return sent;
   };
 
+  // Micro-batching per destination: frames for one instance published in the same tick (or up to
+  // maxBatch of them) travel as one AMQP message and one confirm; each frame's promise follows it.
+  const batches = new Map<string, { frames: string[]; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }>();
+  let batchTimer: ReturnType<typeof setImmediate> | undefined;
+  const flushBatches = () => {
+    batchTimer = undefined;
+    const all = [...batches];
+    batches.clear();
+    for (const [id, b] of all) {
+      let sent: Promise<void>;
+      try {
+        const l = current();
+        sent = b.frames.length === 1
+          ? confirm(l, DIRECT_EXCHANGE, id, Buffer.from(b.frames[0], "utf8"), frameProps)
+          : confirm(l, DIRECT_EXCHANGE, id, Buffer.from(b.frames.join("\n"), "utf8"), batchProps);
+      } catch (err) {
+        sent = Promise.reject(err);
+      }
+      sent.then(() => b.waiters.forEach((w) => w.resolve()), (err) => b.waiters.forEach((w) => w.reject(err)));
+    }
+  };
+  const batchFor = (id: string, frame: string) =>
+    new Promise<void>((resolve, reject) => {
+      let b = batches.get(id);
+      if (!b) batches.set(id, (b = { frames: [], waiters: [] }));
+      b.frames.push(frame);
+      b.waiters.push({ resolve, reject });
+      if (b.frames.length >= maxBatch) flushBatches();
+      else batchTimer ??= setImmediate(flushBatches);
+    });
+
   const current = (): Link => {
     if (closing) throw new BrokerUnavailableError("the bus is closing");
     if (!link) throw new BrokerUnavailableError("rabbitmq disconnected (reconnecting)");
@@ -291,11 +333,10 @@ export async function createAmqpBus(options: AmqpBusOptions): Promise<AmqpBus> {
 
     async publish(targets, frame) {
       const l = current();
-      const body = Buffer.from(frame, "utf8");
       if (targets === "all" || (routing === "fanout" && targets.length > 0)) {
-        return confirm(l, FANOUT_EXCHANGE, "", body, frameProps);
+        return confirm(l, FANOUT_EXCHANGE, "", Buffer.from(frame, "utf8"), frameProps);
       }
-      await Promise.all(targets.filter((id) => id !== instanceId).map((id) => confirm(l, DIRECT_EXCHANGE, id, body, frameProps)));
+      await Promise.all(targets.filter((id) => id !== instanceId).map((id) => batchFor(id, frame)));
     },
 
     onFrame(handler) {

@@ -69,6 +69,14 @@ describe("amqp bus frames", () => {
     expect(c.frames).toEqual([]);
   });
 
+  test("frames published in one tick to one instance travel batched and arrive complete and in order", async () => {
+    const [a, b] = await Promise.all([receiver({ maxBatch: 16 }), receiver()]);
+    const sent = Array.from({ length: 100 }, (_, i) => JSON.stringify({ chatMsg: { msg: `line\nbreak ${i}` } }));
+    await Promise.all(sent.map((f) => a.bus.publish([b.id], f)));
+    await until(() => b.frames.length === 100, "b to receive 100 frames");
+    expect(b.frames).toEqual(sent); // escaped newlines inside frames survive the newline-joined batches
+  });
+
   test("a publish to several instances reaches each of them once", async () => {
     const [a, b, c] = await Promise.all([receiver(), receiver(), receiver()]);
     await a.bus.publish([b.id, c.id], "x");
