@@ -1,6 +1,7 @@
-// The browser chat client's page: sign-in, conversation list, conversation view, connection indicator.
+// The browser chat client's page: sign-in, conversation list, conversation view, connection indicator,
+// new-group and group-members dialogs.
 import { createChatSession } from "./chat-session.js";
-import { isSafeMediaUrl, isValidUserId } from "./format.js";
+import { isSafeMediaUrl, isValidUserId, kindOf, parseUserIds } from "./format.js";
 import { createMessageView } from "./message-view.js";
 import { avatar, createPeerList } from "./peer-list.js";
 import { session as sessionStore, userStore } from "./storage.js";
@@ -12,9 +13,16 @@ const el = {
   app: $("app"), meAvatar: $("me-avatar"), meName: $("me-name"), conn: $("conn"), connText: $("conn-text"),
   logout: $("logout"), peerForm: $("peer-form"), peerInput: $("peer-input"), peers: $("peers"),
   noConversation: $("no-conversation"), convHeader: $("conv-header"), back: $("back"),
-  peerAvatar: $("peer-avatar"), peerName: $("peer-name"), messages: $("messages"), loadOlder: $("load-older"),
-  historyStatus: $("history-status"), messageList: $("message-list"), composer: $("composer"),
+  peerAvatar: $("peer-avatar"), peerName: $("peer-name"), peerSub: $("peer-sub"), membersBtn: $("members-btn"),
+  messages: $("messages"), loadOlder: $("load-older"),
+  historyStatus: $("history-status"), messageList: $("message-list"), composer: $("composer"), composerNote: $("composer-note"),
   text: $("text"), sendImage: $("send-image"), toast: $("toast"),
+  newGroup: $("new-group"), groupDialog: $("group-dialog"), groupForm: $("group-form"), groupName: $("group-name"),
+  groupMembers: $("group-members"), groupError: $("group-error"), groupCancel: $("group-cancel"), groupCreate: $("group-create"),
+  membersDialog: $("members-dialog"), membersAvatar: $("members-avatar"), membersTitle: $("members-title"),
+  membersCount: $("members-count"), membersList: $("members-list"), membersAdd: $("members-add"),
+  membersAddInput: $("members-add-input"), membersNote: $("members-note"), membersError: $("members-error"),
+  membersClose: $("members-close"),
 };
 
 // The server refuses frames over MAX_FRAME_BYTES (64 KiB by default); leave room for the envelope.
@@ -22,6 +30,8 @@ const MAX_TEXT_BYTES = 60_000;
 let chat;
 let connState = { state: "connecting" };
 let toastTimer;
+let shownPeer; // the conversation the header shows
+let membersOf; // the group the members dialog shows
 
 const messageView = createMessageView({ scroller: el.messages, list: el.messageList, onSeen: (key) => chat?.seen(key) });
 const peerList = createPeerList({ list: el.peers, onOpen: (peer) => openConversation(peer) });
@@ -56,38 +66,126 @@ const ui = {
   },
   notify,
   visibleKeys: () => messageView.visibleKeys(),
-  peers(list, unread, openPeer) {
-    peerList.render(list, unread, openPeer);
+  peers(list, unread, openPeer, describe) {
+    peerList.render(list, unread, openPeer, describe);
     const total = [...unread.values()].reduce((a, b) => a + b, 0);
     document.title = `${total > 0 ? `(${total}) ` : ""}Chat · ${el.meName.textContent}`;
   },
   conversation(conv, opts) {
     if (conv.peer !== chat?.openPeer) return;
+    const info = chat.describe(conv.peer);
     el.noConversation.hidden = true;
-    el.convHeader.hidden = el.messages.hidden = el.composer.hidden = false;
+    el.convHeader.hidden = el.messages.hidden = false;
     el.app.classList.add("show-conversation");
-    if (el.peerName.textContent !== conv.peer) {
-      el.peerName.textContent = conv.peer;
+    if (shownPeer !== conv.peer) {
+      shownPeer = conv.peer;
       el.peerAvatar.replaceChildren(avatar(conv.peer));
+      el.convHeader.dataset.kind = info.kind;
+      el.messages.dataset.kind = info.kind;
     }
+    if (el.peerName.textContent !== info.name) el.peerName.textContent = info.name;
+    const sub = info.subtitle ?? "";
+    if (el.peerSub.textContent !== sub) el.peerSub.textContent = sub;
+    el.peerSub.hidden = !sub;
+    el.membersBtn.hidden = info.kind !== "group";
+    // The system's broadcasts take no reply; a group this user left takes no message.
+    const note = info.kind === "system" ? "Announcements from the administrators. You cannot reply here."
+      : info.left ? "You are not a member of this group: you can read its history but not write to it." : "";
+    el.composer.hidden = !!note;
+    el.composerNote.textContent = note;
+    el.composerNote.hidden = !note;
     el.loadOlder.hidden = !conv.hasOlder;
     el.loadOlder.disabled = !!conv.loadingOlder;
     el.loadOlder.textContent = conv.loadingOlder ? "Loading…" : "Load older messages";
     const status =
       conv.history === "loading" && conv.all.size === 0 ? "Loading messages…"
       : conv.history === "failed" ? `Messages could not be loaded (${conv.historyError}). Click to retry.`
-      : conv.history === "loaded" && conv.all.size === 0 ? `No messages yet. Say hi to ${conv.peer}!`
+      : conv.history === "loaded" && conv.all.size === 0
+        ? info.kind === "system" ? "No announcements yet." : `No messages yet. Say hi to ${info.kind === "group" ? "the group" : info.name}!`
       : "";
     el.historyStatus.textContent = status;
     el.historyStatus.hidden = !status;
     el.historyStatus.classList.toggle("failed", conv.history === "failed");
     messageView.render(conv, opts);
+    if (membersOf === conv.peer && el.membersDialog.open) drawMembers();
   },
 };
 
 function openConversation(peer) {
   chat.open(peer);
-  el.text.focus();
+  if (!el.composer.hidden) el.text.focus();
+}
+
+// The members of a group: who is in it, and for its owner adding and removing members.
+function drawMembers() {
+  const id = membersOf;
+  if (!id || !chat) return;
+  const info = chat.describe(id);
+  const g = info.group;
+  el.membersTitle.textContent = info.name;
+  el.membersAvatar.replaceChildren(avatar(id));
+  const members = g?.members ? [...g.members].sort((a, b) => (b === g.ownerId) - (a === g.ownerId) || (b === chat.me) - (a === chat.me)) : undefined;
+  el.membersCount.textContent = members ? `Group · ${members.length} member${members.length === 1 ? "" : "s"}` : "Group · loading members…";
+  el.membersList.replaceChildren(...(members ?? []).map((u) => {
+    const li = document.createElement("li");
+    li.className = "member";
+    li.dataset.user = u;
+    const name = document.createElement("span");
+    name.className = "member-name";
+    name.textContent = u === chat.me ? `${u} (you)` : u;
+    li.append(avatar(u), name);
+    if (u === g.ownerId) {
+      const tag = document.createElement("span");
+      tag.className = "owner-tag";
+      tag.textContent = "Owner";
+      li.append(tag);
+    } else if (info.isOwner && !info.left) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "ghost danger small-button";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", `Remove ${u}`);
+      remove.addEventListener("click", () => changeMembers("remove", [u], remove));
+      li.append(remove);
+    }
+    return li;
+  }));
+  el.membersAdd.hidden = !info.isOwner || info.left;
+  el.membersNote.textContent = info.isOwner || !g?.ownerId ? "" : `Only the owner, ${g.ownerId}, can add or remove members.`;
+  el.membersNote.hidden = !el.membersNote.textContent;
+}
+
+async function changeMembers(action, userIds, button) {
+  const id = membersOf;
+  if (!id || !chat) return;
+  el.membersError.textContent = "";
+  if (button) button.disabled = true;
+  try {
+    await chat.changeMembers(id, action, userIds);
+    if (action === "add") el.membersAddInput.value = "";
+  } catch (err) {
+    el.membersError.textContent = `Members could not be ${action === "add" ? "added" : "removed"}: ${err.message}`;
+  } finally {
+    if (button) button.disabled = false;
+  }
+  drawMembers();
+}
+
+function showMembers() {
+  const id = chat?.openPeer;
+  if (!id || kindOf(id) !== "group") return;
+  membersOf = id;
+  el.membersError.textContent = "";
+  el.membersAddInput.value = "";
+  drawMembers();
+  if (!el.membersDialog.open) el.membersDialog.showModal();
+  void chat.reloadMembers(id);
+}
+
+function closeDialogs() {
+  if (el.membersDialog.open) el.membersDialog.close();
+  if (el.groupDialog.open) el.groupDialog.close();
+  membersOf = undefined;
 }
 
 function start(s) {
@@ -99,6 +197,48 @@ function start(s) {
   const peer = userStore(s.userId).openPeer();
   if (isValidUserId(peer)) openConversation(peer);
 }
+
+el.newGroup.addEventListener("click", () => {
+  el.groupForm.reset();
+  el.groupError.textContent = "";
+  el.groupCreate.disabled = false;
+  el.groupDialog.showModal();
+  el.groupName.focus();
+});
+el.groupCancel.addEventListener("click", () => el.groupDialog.close());
+el.groupForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const name = el.groupName.value.trim();
+  const { valid, invalid } = parseUserIds(el.groupMembers.value);
+  if (!name) return void (el.groupError.textContent = "Give the group a name.");
+  if (invalid.length) return void (el.groupError.textContent = `Not a user id: ${invalid.join(", ")}`);
+  const members = valid.filter((u) => u !== chat?.me);
+  if (!members.length) return void (el.groupError.textContent = "Add at least one member besides you.");
+  if (!chat) return;
+  el.groupError.textContent = "";
+  el.groupCreate.disabled = true;
+  try {
+    await chat.createGroup(name, members);
+    el.groupDialog.close();
+    el.text.focus();
+  } catch (err) {
+    el.groupError.textContent = `The group could not be created: ${err.message}`;
+  } finally {
+    el.groupCreate.disabled = false;
+  }
+});
+
+el.membersBtn.addEventListener("click", showMembers);
+el.peerName.parentElement.addEventListener("click", showMembers);
+el.membersClose.addEventListener("click", () => el.membersDialog.close());
+el.membersDialog.addEventListener("close", () => (membersOf = undefined));
+el.membersAdd.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const { valid, invalid } = parseUserIds(el.membersAddInput.value);
+  if (invalid.length) return void (el.membersError.textContent = `Not a user id: ${invalid.join(", ")}`);
+  if (!valid.length) return void (el.membersError.textContent = "Type the user ids to add, comma separated.");
+  void changeMembers("add", valid, el.membersAdd.querySelector("button"));
+});
 
 function showLogin() {
   el.app.hidden = true;
@@ -127,7 +267,11 @@ el.logout.addEventListener("click", () => {
   chat = undefined;
   sessionStore.set(null);
   messageView.clear();
+  closeDialogs();
+  shownPeer = undefined;
   el.peerName.textContent = "";
+  el.peerSub.textContent = "";
+  el.composerNote.hidden = true;
   el.noConversation.hidden = false;
   el.convHeader.hidden = el.messages.hidden = el.composer.hidden = true;
   el.app.classList.remove("show-conversation");

@@ -1,9 +1,10 @@
-// One signed-in user's chat: conversations, unsent messages, unread counts, read receipts, and the
-// connection that carries them. The UI (app.js) gives it a `ui` to draw on and calls its methods.
+// One signed-in user's chat: conversations (with users, groups, and the system's broadcasts), unsent
+// messages, unread counts, read receipts, groups, and the connection that carries them. The UI
+// (app.js) gives it a `ui` to draw on and calls its methods.
 import { createApi } from "./api.js";
 import { createConnection } from "./connection.js";
 import { Conversation } from "./conversation.js";
-import { formatChatTime, maxId, previewOf, randomId } from "./format.js";
+import { SYSTEM, formatChatTime, kindOf, maxId, previewOf, randomId } from "./format.js";
 import { userStore } from "./storage.js";
 import { createUnreadBadges } from "./unread-badges.js";
 
@@ -15,15 +16,16 @@ const LIVE_CLEAR_DELAY_MS = 1500;
 const DRAW_BATCH_MS = 16;
 
 /**
- * Starts the chat of user `me`. `ui` draws: `conversation(conv, opts)`, `peers(list, unread, openPeer)`,
- * `connection(state)`, `notify(text)`, and tells `visibleKeys()` (unread peer messages on screen).
+ * Starts the chat of user `me`. `ui` draws: `conversation(conv, opts)`, `peers(list, unread, openPeer,
+ * describe)`, `connection(state)`, `notify(text)`, and tells `visibleKeys()` (unread peer messages on
+ * screen). Conversation keys are user ids, group ids (`group:<digits>`) and "system".
  */
 export function createChatSession({ me, token = "", ui: target }) {
   let stopped = false;
   // A signed-out session may still finish a request: it must not draw over the next one.
   const ui = {
     conversation: (conv, opts) => stopped || target.conversation(conv, opts),
-    peers: (list, counts, open) => stopped || target.peers(list, counts, open),
+    peers: (list, counts, open) => stopped || target.peers(list, counts, open, describe),
     connection: (s) => stopped || target.connection(s),
     notify: (text) => stopped || target.notify(text),
     visibleKeys: () => (stopped ? [] : target.visibleKeys()),
@@ -33,6 +35,15 @@ export function createChatSession({ me, token = "", ui: target }) {
   const convs = new Map();
   const signs = new Map(); // msgId -> when the SIGNED was last sent
   let peers = store.peers();
+  if (!peers.some((p) => p.id === SYSTEM)) peers.push({ id: SYSTEM, preview: "", when: "" }); // always listed
+  /** groupId -> `{groupId, name, ownerId, members?, left?, addedAt?}` */
+  const groups = new Map(store.groups().map((g) => [g.groupId, g]));
+  /** msgIds read before their message is known here; group ones persist (the server keeps none). */
+  const readBefore = new Set(store.groupReads());
+  let groupReadsToSave = [];
+  const groupsTried = new Set(); // ids still unknown after a refresh: not asked about again
+  let groupsLoading;
+  let groupsAgain = false;
   let outbox = store.outbox();
   let lastMsgId = store.lastMsgId();
   let openPeer;
@@ -48,7 +59,7 @@ export function createChatSession({ me, token = "", ui: target }) {
   function convOf(peer) {
     let conv = convs.get(peer);
     if (!conv) {
-      convs.set(peer, (conv = new Conversation(me, peer)));
+      convs.set(peer, (conv = new Conversation(me, peer, readBefore)));
       for (const out of outbox) if (out.receiverId === peer) conv.addPending(out);
     }
     return conv;
@@ -67,6 +78,8 @@ export function createChatSession({ me, token = "", ui: target }) {
       ui.peers(peers, unread, openPeer);
       if (peersChanged) store.savePeers(peers);
       peersChanged = false;
+      if (groupReadsToSave.length) store.addGroupReads(groupReadsToSave);
+      groupReadsToSave = [];
     }, DRAW_BATCH_MS);
   }
 
@@ -76,11 +89,17 @@ export function createChatSession({ me, token = "", ui: target }) {
     store.saveLastMsgId(id);
   }
 
+  /** The list's one-line preview of a message: in a group, with who wrote it. */
+  function previewLine(peer, m) {
+    if (kindOf(peer) !== "group") return previewOf(m);
+    return `${m.own ? "You" : m.senderId}: ${previewOf(m)}`;
+  }
+
   /** Keeps `peer` in the recent list with its newest message; `bump` moves it to the top. */
   function touchPeer(peer, bump) {
     const last = convs.get(peer)?.last();
     const i = peers.findIndex((p) => p.id === peer);
-    const entry = { id: peer, preview: last ? previewOf(last) : peers[i]?.preview ?? "", when: last?.chatTime ?? peers[i]?.when ?? "" };
+    const entry = { id: peer, preview: last ? previewLine(peer, last) : peers[i]?.preview ?? "", when: last?.chatTime ?? peers[i]?.when ?? "" };
     if (i >= 0 && !bump) peers[i] = entry;
     else peers = [entry, ...peers.filter((p) => p.id !== peer)];
     peersChanged = true;
@@ -93,6 +112,7 @@ export function createChatSession({ me, token = "", ui: target }) {
 
   function sendOut(out) {
     const frame = { chatMsg: { senderId: me, receiverId: out.receiverId, msg: out.msg, msgType: out.msgType, clientMsgId: out.clientMsgId } };
+    if (kindOf(out.receiverId) === "group") frame.chatMsg.communicationType = 2;
     if (conn.send(frame)) out.sentAt = Date.now();
   }
 
@@ -100,12 +120,22 @@ export function createChatSession({ me, token = "", ui: target }) {
     if (conn.send({ chatMsg: { msgType: SIGNED, msgId, clientMsgId: `sign-${msgId}` } })) signs.set(msgId, Date.now());
   }
 
+  /** The conversation a stored message belongs to: the system's, its group's, or the other user's. */
+  function convKeyOf(c) {
+    if (c.senderId === SYSTEM) return SYSTEM; // a broadcast (receiverId "*")
+    if (kindOf(c.receiverId) === "group") return c.receiverId;
+    if (c.senderId === me) return c.receiverId;
+    if (c.receiverId === me) return c.senderId;
+    return undefined;
+  }
+
   function onFrame(frame, live) {
     const c = frame.chatMsg;
     if (c.msgType === SIGNED) return onSigned(c);
     if (!CHAT_TYPES.has(c.msgType) || c.msgId == null || !c.senderId || !c.receiverId) return;
-    if (c.senderId !== me && c.receiverId !== me) return;
-    const peer = c.senderId === me ? c.receiverId : c.senderId;
+    const peer = convKeyOf(c);
+    if (!peer || peer === "*") return;
+    if (kindOf(peer) === "group") knowGroup(peer); // a group someone else added me to: list it
     const { msg, added } = convOf(peer).addStored(c);
     noteId(msg.msgId);
     if (msg.own && msg.clientMsgId && outbox.some((o) => o.clientMsgId === msg.clientMsgId)) {
@@ -120,17 +150,24 @@ export function createChatSession({ me, token = "", ui: target }) {
     draw(peer);
   }
 
+  /** A read receipt: `{msgId, senderId: signer, receiverId: the message's sender}`. */
   function onSigned(c) {
     if (!c.msgId) return;
     const msgId = String(c.msgId);
-    if (c.senderId === me) {
-      signs.delete(msgId); // signed here or in another tab of mine
-      convOf(c.receiverId).markRead(msgId);
-      draw(c.receiverId);
-    } else if (c.receiverId === me && c.senderId) {
-      convOf(c.senderId).markRead(msgId); // the peer read my message
-      draw(c.senderId);
+    if (c.senderId === me) signs.delete(msgId); // signed here or in another tab of mine
+    else if (c.receiverId !== me || !c.senderId) return; // else: someone read my message
+    // In a group the receipt names users, not the group: find the message where it is.
+    for (const [peer, conv] of convs) {
+      if (!conv.byMsgId.has(msgId)) continue;
+      conv.markRead(msgId);
+      if (conv.kind === "group") rememberGroupRead(msgId);
+      return draw(peer);
     }
+    readBefore.add(msgId); // applied when the message is loaded
+  }
+
+  function rememberGroupRead(msgId) {
+    groupReadsToSave.push(msgId);
   }
 
   function onAck(ack) {
@@ -146,13 +183,110 @@ export function createChatSession({ me, token = "", ui: target }) {
   }
 
   async function refreshUnread() {
-    for (const peer of await badges.refresh()) if (!peers.some((p) => p.id === peer)) touchPeer(peer, true);
+    for (const peer of await badges.refresh()) {
+      if (kindOf(peer) === "group") knowGroup(peer);
+      if (!peers.some((p) => p.id === peer)) touchPeer(peer, true);
+    }
     draw(undefined);
+  }
+
+  /** Lists the user's groups again; a new one joins the conversation list, a missing one is left. */
+  function refreshGroups() {
+    if (groupsLoading) {
+      groupsAgain = true;
+      return groupsLoading;
+    }
+    const startedAt = Date.now();
+    groupsLoading = (async () => {
+      try {
+        const list = await api.groups(me);
+        if (stopped) return;
+        const listed = new Set();
+        for (const g of list ?? []) {
+          listed.add(g.groupId);
+          groups.set(g.groupId, { ...groups.get(g.groupId), groupId: g.groupId, name: g.name, ownerId: g.ownerId, left: false });
+          if (!peers.some((p) => p.id === g.groupId)) touchPeer(g.groupId, true);
+        }
+        for (const [id, g] of groups) if (!listed.has(id) && !g.left && !((g.addedAt ?? 0) > startedAt)) leftGroup(id);
+        for (const peer of peers) if (kindOf(peer.id) === "group" && !groups.has(peer.id)) groupsTried.add(peer.id);
+        for (const id of convs.keys()) if (kindOf(id) === "group" && !groups.has(id)) groupsTried.add(id);
+        saveGroups();
+        if (openPeer) draw(openPeer);
+        else draw(undefined);
+      } catch (err) {
+        console.warn("the group list could not be loaded:", err.message);
+      }
+    })().finally(() => {
+      groupsLoading = undefined;
+      if (groupsAgain) {
+        groupsAgain = false;
+        void refreshGroups();
+      }
+    });
+    return groupsLoading;
+  }
+
+  /** A group id seen in a message, a count or a saved conversation: list the groups if it is new. */
+  function knowGroup(id) {
+    if (groups.has(id) || groupsTried.has(id)) return;
+    groupsTried.add(id);
+    void refreshGroups();
+  }
+
+  function saveGroups() {
+    store.saveGroups([...groups.values()].map(({ addedAt, ...g }) => g));
+  }
+
+  /** This user is no longer a member: its unsent messages will not be sent. */
+  function leftGroup(id) {
+    const g = groups.get(id);
+    if (g) g.left = true;
+    const dropped = outbox.filter((o) => o.receiverId === id);
+    if (!dropped.length) return;
+    saveOutbox(outbox.filter((o) => o.receiverId !== id));
+    for (const o of dropped) convOf(id).failed(o.clientMsgId);
+    draw(id);
+  }
+
+  /** Applies a group as the server returned it (`{groupId, name, ownerId, members}`). */
+  function tookGroup(g, extra = {}) {
+    const known = groups.get(g.groupId);
+    const members = Array.isArray(g.members) ? g.members : known?.members;
+    groups.set(g.groupId, { ...known, ...extra, groupId: g.groupId, name: g.name, ownerId: g.ownerId, members, left: members ? !members.includes(me) : !!known?.left });
+    if (members && !members.includes(me)) leftGroup(g.groupId);
+    saveGroups();
+    draw(g.groupId);
+    return groups.get(g.groupId);
+  }
+
+  async function loadMembers(id) {
+    try {
+      tookGroup(await api.groupMembers(id));
+    } catch (err) {
+      if (err.status === 403 || err.status === 404) leftGroup(id);
+      else console.warn("the group's members could not be loaded:", err.message);
+      draw(id);
+    }
+  }
+
+  /** Name and kind of a conversation for the list and the header. */
+  function describe(id) {
+    const kind = kindOf(id);
+    if (kind === "system") return { kind, name: "System", subtitle: "Announcements to everyone" };
+    if (kind === "user") return { kind, name: id };
+    const g = groups.get(id);
+    const members = g?.members;
+    const others = members?.filter((u) => u !== me);
+    const subtitle = g?.left ? "You are not a member of this group"
+      : others ? [...others.slice(0, 12), ...(members.includes(me) ? ["You"] : [])].join(", ") + (others.length > 12 ? ` and ${others.length - 12} more` : "")
+      : "Group";
+    return { kind, name: g?.name || "Group", subtitle, group: g, isOwner: g?.ownerId === me, left: !!g?.left };
   }
 
   function onLive() {
     lives++;
     void refreshUnread();
+    void refreshGroups();
     for (const out of outbox) sendOut(out); // same clientMsgId: the server stores each once
     for (const msgId of signs.keys()) sendSign(msgId);
     const conv = openPeer && convs.get(openPeer);
@@ -193,7 +327,10 @@ export function createChatSession({ me, token = "", ui: target }) {
     onState: (s) => ui.connection(s),
     onFrame,
     onAck,
-    onError: (err) => ui.notify(`${err.code}: ${err.message}`),
+    onError: (err) => {
+      ui.notify(`${err.code}: ${err.message}`);
+      if (err.code === "FORBIDDEN" && /group:/.test(err.message ?? "")) void refreshGroups(); // removed from a group?
+    },
     onLive,
   });
 
@@ -214,7 +351,7 @@ export function createChatSession({ me, token = "", ui: target }) {
 
   const session = {
     me,
-    /** Opens the conversation with `peer`: shows what is known, clears its unread count, loads page 1. */
+    /** Opens the conversation with `peer` (a user, group or "system"): shows what is known, clears its unread count, loads page 1. */
     open(peer) {
       openPeer = peer;
       store.saveOpenPeer(peer);
@@ -224,6 +361,25 @@ export function createChatSession({ me, token = "", ui: target }) {
       ui.conversation(conv, { toEnd: true });
       ui.peers(peers, unread, openPeer);
       void loadNewest(peer);
+      if (conv.kind === "group") {
+        knowGroup(peer);
+        void loadMembers(peer);
+      }
+    },
+    /** Name, kind and (for a group) members line, owner flag and membership of a conversation. */
+    describe,
+    /** Creates a group of `me` and `members` (user ids) and opens it; resolves the group, rejects with an ApiError. */
+    async createGroup(name, members) {
+      const g = tookGroup(await api.createGroup(me, name, members.filter((u) => u !== me)), { addedAt: Date.now() });
+      touchPeer(g.groupId, true);
+      session.open(g.groupId);
+      return g;
+    },
+    /** Reloads a group's members (for the members view). */
+    reloadMembers: (groupId) => loadMembers(groupId),
+    /** Adds (`"add"`) or removes (`"remove"`) members of a group (its owner only); rejects with an ApiError. */
+    async changeMembers(groupId, action, userIds) {
+      tookGroup(await api.changeMembers(groupId, action, userIds));
     },
     /** The peer of the open conversation, if any. */
     get openPeer() {
@@ -250,7 +406,8 @@ export function createChatSession({ me, token = "", ui: target }) {
     },
     /** Sends a message to the open conversation; it shows at once and is resent until acknowledged. */
     send(text, msgType = 1) {
-      if (!openPeer || !text) return;
+      if (!openPeer || !text || kindOf(openPeer) === "system") return;
+      if (groups.get(openPeer)?.left) return ui.notify("You are not a member of this group any more.");
       const out = { clientMsgId: randomId(), receiverId: openPeer, msg: text, msgType, chatTime: formatChatTime(new Date()), sentAt: 0 };
       saveOutbox([...outbox, out]);
       convOf(openPeer).addPending(out);
@@ -263,6 +420,7 @@ export function createChatSession({ me, token = "", ui: target }) {
       const m = openPeer && convs.get(openPeer)?.all.get(key);
       if (!m || m.own || m.isRead || !m.msgId || document.visibilityState !== "visible") return;
       m.isRead = true;
+      if (kindOf(openPeer) === "group") rememberGroupRead(m.msgId);
       signs.set(m.msgId, 0);
       sendSign(m.msgId);
       draw(openPeer);

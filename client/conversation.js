@@ -1,18 +1,22 @@
 // One conversation's messages, merged from history, replay, live frames and own sends; deduped by msgId.
-import { compareIds } from "./format.js";
+import { compareIds, kindOf } from "./format.js";
 
 const MEDIA_FIELDS = ["videoPath", "videoWidth", "videoHeight", "videoTimes", "voicePath", "speakVoiceDuration"];
 
 /**
  * A message as the view shows it. `key` is stable for the message's lifetime (a pending message keeps
  * its key when the ack gives it a msgId). Own messages have `status`: "pending" (not acknowledged),
- * "sent" (stored: one tick) or "read" (the peer signed it: two ticks). Peer messages have `isRead`
- * (this user signed it).
+ * "sent" (stored: one tick), "read" (the peer, or for a group any member, signed it: two ticks) or
+ * "failed" (will not be sent). Peer messages have `isRead` (this user signed it). `peer` is a user id,
+ * a group id or "system" (the broadcasts: never signed, so they count as read).
  */
 export class Conversation {
-  constructor(me, peer) {
+  /** `readBeforeKnown`: msgIds known to be read before their message is; may be shared by conversations. */
+  constructor(me, peer, readBeforeKnown = new Set()) {
     this.me = me;
     this.peer = peer;
+    /** "user" | "group" | "system" */
+    this.kind = kindOf(peer);
     /** History paging: the next page to load ("load older") and whether there is one. */
     this.nextPage = 1;
     this.hasOlder = false;
@@ -21,7 +25,7 @@ export class Conversation {
     this.all = new Map();
     this.byMsgId = new Map();
     this.byClientId = new Map();
-    this.readBeforeKnown = new Set();
+    this.readBeforeKnown = readBeforeKnown;
     this.seq = 0;
   }
 
@@ -53,7 +57,7 @@ export class Conversation {
     this.all.set(m.key, m);
     this.byMsgId.set(msgId, m);
     if (own && m.clientMsgId) this.byClientId.set(m.clientMsgId, m);
-    if (c.isRead || this.readBeforeKnown.delete(msgId)) this.#read(m);
+    if (c.isRead || this.readBeforeKnown.delete(msgId) || this.kind === "system") this.#read(m);
     return { msg: m, added: true };
   }
 
@@ -93,6 +97,13 @@ export class Conversation {
     const m = this.byMsgId.get(String(msgId));
     if (!m) this.readBeforeKnown.add(String(msgId));
     else this.#read(m);
+    return m;
+  }
+
+  /** An own message that will not be sent (e.g. this user left the group): no longer pending. */
+  failed(clientMsgId) {
+    const m = this.byClientId.get(clientMsgId);
+    if (m && m.status === "pending") m.status = "failed";
     return m;
   }
 

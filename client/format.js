@@ -23,6 +23,29 @@ export function backoffDelay(attempt, baseMs = 500, capMs = 10_000) {
   return Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
 }
 
+/** Conversations with a group have its id (`group:<digits>`) as their key; broadcasts are "system"'s. */
+export const GROUP_PREFIX = "group:";
+export const SYSTEM = "system";
+
+/** What a conversation key names: "system" (the broadcasts), "group" or "user". */
+export function kindOf(id) {
+  if (id === SYSTEM) return "system";
+  return typeof id === "string" && id.startsWith(GROUP_PREFIX) ? "group" : "user";
+}
+
+/** Splits "bob, carol dave" into valid, distinct user ids (and the invalid parts, to report them). */
+export function parseUserIds(text) {
+  const valid = [];
+  const invalid = [];
+  for (const part of (text ?? "").split(/[\s,;]+/)) {
+    if (!part) continue;
+    if (/^[\p{L}\p{N}_.@:+\-]{1,64}$/u.test(part) && kindOf(part) === "user") {
+      if (!valid.includes(part)) valid.push(part);
+    } else invalid.push(part);
+  }
+  return { valid, invalid };
+}
+
 /** User ids as the server accepts them: 1–64 characters, no control characters. */
 export function isValidUserId(id) {
   return typeof id === "string" && /^[^\u0000-\u001f\u007f]{1,64}$/.test(id);

@@ -1,11 +1,13 @@
-// The open conversation on screen: own / peer bubbles, day separators, times, delivery ticks,
-// images; keeps the scroll at the bottom while the user is there; reports peer messages in view.
-import { clockOf, dayLabel, dayOf, isSafeMediaUrl } from "./format.js";
+// The open conversation on screen: own / peer bubbles (in a group with the sender's name), system
+// notices, day separators, times, delivery ticks, images; keeps the scroll at the bottom while the
+// user is there; reports peer messages in view.
+import { clockOf, dayLabel, dayOf, hueOf, isSafeMediaUrl } from "./format.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const TICK = "M1.5 6.5l3 3 6.5-7.5";
 const SECOND_TICK = "M7.5 9.5l.5.5 6.5-7.5";
 const CLOCK = ["M6 1.5a4.5 4.5 0 1 0 0 9a4.5 4.5 0 1 0 0-9z", "M6 3.5V6l1.8 1.2"];
+const FAILED = ["M6 1.5a4.5 4.5 0 1 0 0 9a4.5 4.5 0 1 0 0-9z", "M6 3.3v3.2", "M6 8.4v.1"];
 
 function svg(paths, viewBox) {
   const el = document.createElementNS(SVG_NS, "svg");
@@ -64,13 +66,14 @@ function contentOf(m, onMediaLoad) {
   return fallback ? h("div", "text muted", url ? `${fallback}: ${url}` : fallback) : h("div", "text", m.msg);
 }
 
-const STATUS_LABEL = { pending: "Sending…", sent: "Sent", read: "Read" };
+const STATUS_LABEL = { pending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent: you are not a member" };
 
 function ticksOf(status) {
   const el = h("span", `ticks ${status}`);
   el.title = STATUS_LABEL[status];
   el.setAttribute("aria-label", STATUS_LABEL[status]);
   if (status === "pending") el.append(svg(CLOCK, "0 0 12 12"));
+  else if (status === "failed") el.append(svg(FAILED, "0 0 12 12"));
   else el.append(svg(status === "read" ? [TICK, SECOND_TICK] : [TICK], "0 0 16 12"));
   return el;
 }
@@ -83,6 +86,7 @@ export function createMessageView({ scroller, list, onSeen }) {
   const nodes = new Map();
   const inView = new Set();
   let peer;
+  let kind = "user";
   let stick = true;
 
   // Measured, not taken from the last scroll event: that one fires a frame after the scroll.
@@ -108,18 +112,28 @@ export function createMessageView({ scroller, list, onSeen }) {
     const li = h("li", "msg");
     li.dataset.key = m.key;
     const b = h("div", "bubble");
+    if (kind === "group" && !m.own) {
+      // Several people write in a group: the first bubble of each run names its sender.
+      const sender = h("div", "sender", m.senderId);
+      sender.style.setProperty("--hue", String(hueOf(m.senderId)));
+      b.append(sender);
+    }
     b.append(contentOf(m, toBottom), h("div", "meta"));
     li.append(b);
     return li;
   }
 
-  function update(li, m) {
+  /** `first`: the message starts a run of one sender's messages (in a group: show the name). */
+  function update(li, m, first) {
     const status = m.own ? m.status : m.isRead ? "read" : "unread";
-    const sig = `${m.msgId}|${status}|${m.chatTime}`;
+    const sig = `${m.msgId}|${status}|${m.chatTime}|${first}`;
     if (li.dataset.sig === sig) return;
     li.dataset.sig = sig;
-    li.className = `msg ${m.own ? "own" : "peer"}`;
+    li.className = kind === "system" ? "msg notice" : `msg ${m.own ? "own" : "peer"}${first ? " first" : ""}`;
     li.dataset.status = status;
+    if (kind === "group" && !m.own) li.dataset.sender = m.senderId;
+    const sender = li.querySelector(".sender");
+    if (sender) sender.hidden = !first;
     if (m.msgId) li.dataset.msgId = m.msgId;
     const meta = li.querySelector(".meta");
     const time = h("time", "", clockOf(m.chatTime));
@@ -150,6 +164,7 @@ export function createMessageView({ scroller, list, onSeen }) {
     render(conv, { anchorOlder = false, toEnd = false } = {}) {
       if (conv.peer !== peer) {
         peer = conv.peer;
+        kind = conv.kind ?? "user";
         observer.disconnect();
         inView.clear();
         nodes.clear();
@@ -159,15 +174,18 @@ export function createMessageView({ scroller, list, onSeen }) {
       const before = scroller.scrollHeight - scroller.scrollTop;
       const desired = [];
       let lastDay;
+      let prev;
       for (const m of conv.messages()) {
         const day = dayOf(m.chatTime);
         if (day && day !== lastDay) {
           desired.push(dayNode(day));
           lastDay = day;
+          prev = undefined;
         }
         let li = nodes.get(m.key);
         if (!li) nodes.set(m.key, (li = bubble(m)));
-        update(li, m);
+        update(li, m, !prev || prev.own !== m.own || prev.senderId !== m.senderId);
+        prev = m;
         desired.push(li);
       }
       let cursor = list.firstChild;

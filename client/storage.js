@@ -1,8 +1,9 @@
 // What the client keeps in the browser: per user in localStorage (recent peers, last msgId seen),
-// per tab in sessionStorage (who is signed in, the open conversation, unsent messages).
+// the user's groups and group read receipts, per tab in sessionStorage (who is signed in, the open conversation, unsent messages).
 import { maxId } from "./format.js";
 
 const MAX_PEERS = 50;
+const MAX_GROUP_READS = 2000;
 
 function read(store, key, fallback) {
   try {
@@ -38,6 +39,21 @@ export function userStore(userId) {
     /** Recent peers, most recent first: `[{id, preview, when}]`. */
     peers: () => read(localStorage, k("peers"), []),
     savePeers: (list) => write(localStorage, k("peers"), list.slice(0, MAX_PEERS)),
+
+    /** The user's groups as last listed: `[{groupId, name, ownerId, members?, left?}]`. */
+    groups: () => read(localStorage, k("groups"), []),
+    saveGroups: (list) => write(localStorage, k("groups"), list),
+
+    /**
+     * Group messages known read: own ones a member signed and others' this user signed (the server
+     * keeps no read state for group messages). The newest MAX_GROUP_READS msgIds.
+     */
+    groupReads: () => read(localStorage, k("groupReads"), []),
+    addGroupReads: (ids) => {
+      const list = read(localStorage, k("groupReads"), []);
+      const next = [...list.filter((id) => !ids.includes(id)), ...ids];
+      write(localStorage, k("groupReads"), next.slice(-MAX_GROUP_READS));
+    },
 
     /** The largest msgId this user's client has seen (any tab). */
     lastMsgId: () => read(localStorage, k("lastMsgId"), undefined),

@@ -1,5 +1,8 @@
 // Unread badges per peer: the server's counters (getMyUnReadCounts) plus live counting, cleared on the
 // server (clearMyUnReadCounts) when a conversation is opened or receives messages while on screen.
+// A group's count is under its group id. The server does not count system broadcasts: their badge
+// is live counting only.
+import { SYSTEM } from "./format.js";
 
 /** Creates the badges of user `me`; `viewing(peer)` tells whether that conversation is on screen. */
 export function createUnreadBadges({ me, api, viewing }) {
@@ -25,6 +28,7 @@ export function createUnreadBadges({ me, api, viewing }) {
     clear(peer, delayMs = 0) {
       counts.delete(peer);
       clearTimeout(timers.get(peer));
+      if (peer === SYSTEM) return;
       const timer = setTimeout(() => {
         timers.delete(peer);
         api.clearUnread(me, peer).catch((err) => console.warn("clearMyUnReadCounts failed:", err.message));
@@ -41,7 +45,7 @@ export function createUnreadBadges({ me, api, viewing }) {
         console.warn("getMyUnReadCounts failed:", err.message);
         return [];
       }
-      for (const peer of [...counts.keys()]) if (!(peer in server)) counts.delete(peer);
+      for (const peer of [...counts.keys()]) if (!(peer in server) && peer !== SYSTEM) counts.delete(peer);
       const unread = [];
       for (const [peer, n] of Object.entries(server)) {
         if (n > 0 && viewing(peer)) this.clear(peer);

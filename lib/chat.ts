@@ -194,12 +194,10 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     let maySign = false;
     try {
       original = await store.get(msgId);
-      // In a group every member but the sender may sign; the receipt is sent, read state is per message.
+      // In a group every member but the sender may sign; isRead then means "some member read it".
       if (original && isGroupId(original.receiverId)) maySign = original.senderId !== userId && (await deps.groups.members(original.receiverId)).includes(userId);
-      else if (original?.receiverId === userId) {
-        maySign = true;
-        await store.markRead(msgId);
-      }
+      else maySign = original?.receiverId === userId;
+      if (maySign) await store.markRead(msgId);
     } catch (err) {
       return fail(state, ErrorCode.UNAVAILABLE, "the store is unavailable: sign the message again later");
     }

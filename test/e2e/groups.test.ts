@@ -1,0 +1,277 @@
+// End-to-end: group chat and system broadcasts in the browser client (client/), three users in real
+// headless Chromium on a real 2-instance cluster: a group created through the UI, live group messages
+// with sender names on every page, unread badges, read receipts, history after a reload, the members
+// view, and an admin broadcast in every page's System conversation. Screenshots go to test-artifacts/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
+import { http } from "../support/target.ts";
+import { TestClient } from "../support/ws-client.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+  "--no-first-run", "--disable-component-update", "--disable-sync",
+];
+const ARTIFACTS = join(import.meta.dir, "../../test-artifacts");
+const ADMIN = "admin-token-0123456789";
+const GROUP = "Weekend trip";
+
+interface ChatPage {
+  page: Page;
+  user: string;
+  /** Uncaught exceptions in the page: a client bug. */
+  errors: string[];
+}
+
+describe("group chat and system broadcasts in the browser client on a 2-instance cluster", () => {
+  let c: Cluster;
+  let browser: Browser | undefined;
+  let ann: ChatPage;
+  let ben: ChatPage;
+  let cat: ChatPage;
+  let groupId = "";
+  const sockets: TestClient[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (the browser test needs it)`);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    [c, browser] = await Promise.all([
+      startCluster({ size: 2, redisDb: 10, env: { ADMIN_TOKEN: ADMIN } }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 }),
+    ]);
+  }, 40_000);
+
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await browser?.close().catch(() => {});
+    await c?.stop();
+  }, 30_000);
+
+  const shot = (p: ChatPage, name: string) => p.page.screenshot({ path: join(ARTIFACTS, `groups-${name}.png`) });
+  const enc = encodeURIComponent;
+
+  /** Waits until getNettyOnlineInfo asked on instance `origin` answers `port` several times in a row. */
+  async function routesTo(origin: number, port: number): Promise<void> {
+    const ok = await eventually(async () => {
+      for (let n = 0; n < 8; n++) if ((await http(`${c.httpUrl(origin)}/chat/getNettyOnlineInfo`)).body?.data?.port !== port) return false;
+      return true;
+    }, 8000, 100);
+    if (!ok) throw new Error(`getNettyOnlineInfo on instance ${origin} does not settle on port ${port}`);
+  }
+
+  async function onlinePort(p: ChatPage): Promise<number> {
+    await p.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    return Number((await p.page.getAttribute("#conn", "data-node"))?.split(":").pop());
+  }
+
+  /** Opens the client from instance `origin`'s origin and signs in as `user`. */
+  async function signIn(origin: number, user: string): Promise<ChatPage> {
+    const context = await browser!.newContext({ viewport: { width: 960, height: 600 } });
+    const page = await context.newPage();
+    const p: ChatPage = { page, user, errors: [] };
+    page.on("pageerror", (err) => p.errors.push(err.message));
+    await page.goto(`${c.httpUrl(origin)}/`, { timeout: 10_000 });
+    await page.fill("#login-id", user);
+    await page.click('#login-form button[type="submit"]');
+    await page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    return p;
+  }
+
+  async function say(p: ChatPage, text: string): Promise<void> {
+    await p.page.fill("#text", text);
+    await p.page.press("#text", "Enter");
+  }
+
+  const bubble = (p: ChatPage, who: "own" | "peer" | "notice", text: string, status?: string) =>
+    p.page.locator(`#message-list li.msg.${who}${status ? `[data-status="${status}"]` : ""}`, { hasText: text });
+
+  async function sees(p: ChatPage, who: "own" | "peer" | "notice", text: string, status?: string, timeoutMs = 5000): Promise<void> {
+    await bubble(p, who, text, status).first().waitFor({ timeout: timeoutMs });
+  }
+
+  /** A peer bubble in the open group shows `sender`'s name above `text` (directly or earlier in its run). */
+  async function seesFrom(p: ChatPage, sender: string, text: string): Promise<void> {
+    const b = p.page.locator(`#message-list li.msg.peer[data-sender="${sender}"]`, { hasText: text });
+    await b.first().waitFor({ timeout: 5000 });
+    const named = await p.page.evaluate(({ sender, text }) => {
+      const items = Array.from(document.querySelectorAll<HTMLElement>("#message-list li.msg"));
+      let i = items.findIndex((li) => li.dataset.sender === sender && li.textContent!.includes(text));
+      // The name is on the first bubble of a run of one sender's messages.
+      while (i > 0 && !items[i].classList.contains("first")) i--;
+      const name = items[i]?.querySelector<HTMLElement>(".sender");
+      return name && !name.hidden ? name.textContent : null;
+    }, { sender, text });
+    expect(named).toBe(sender);
+  }
+
+  const groupEntry = (p: ChatPage) => p.page.locator(`#peers button[data-kind="group"]`, { hasText: GROUP });
+  const unreadOf = async (user: string, key: string) => (await http(`${c.httpUrl(0)}/chat/getMyUnReadCounts?myId=${enc(user)}`)).body?.data?.[key];
+
+  test("three users sign in; two of them on different instances", async () => {
+    const [port0, port1] = [c.nodes[0].port, c.nodes[1].port];
+    ann = await signIn(0, "ann");
+    const annPort = await onlinePort(ann);
+    const other = annPort === port0 ? port1 : port0;
+    await routesTo(1, other); // ann's instance now counts one connection more
+    ben = await signIn(1, "ben");
+    expect(await onlinePort(ben)).toBe(other);
+    cat = await signIn(0, "cat");
+    await onlinePort(cat);
+    // The System conversation is listed from the start, with its own avatar.
+    expect(await ann.page.locator('#peers button[data-peer="system"] .avatar.system').count()).toBe(1);
+  }, 30_000);
+
+  test("a user creates a group with two others through the New group dialog; it opens, with its members named", async () => {
+    await ann.page.click("#new-group");
+    await ann.page.fill("#group-name", GROUP);
+    await ann.page.fill("#group-members", "ben, cat");
+    await shot(ann, "01-ann-new-group-dialog");
+    await ann.page.click("#group-create");
+    await ann.page.waitForSelector("#group-dialog", { state: "hidden", timeout: 5000 });
+    await ann.page.locator("#peer-name", { hasText: GROUP }).waitFor({ timeout: 5000 });
+    await ann.page.locator("#peer-sub", { hasText: "ben, cat, You" }).waitFor({ timeout: 5000 });
+    groupId = (await groupEntry(ann).getAttribute("data-peer"))!;
+    expect(groupId).toMatch(/^group:\d+$/);
+    expect(await groupEntry(ann).locator(".avatar.group").count()).toBe(1);
+    const members = await http(`${c.httpUrl(1)}/chat/group/${enc(groupId)}/members`, "GET");
+    expect(members.body.data).toMatchObject({ name: GROUP, ownerId: "ann", members: ["ann", "ben", "cat"] });
+  }, 15_000);
+
+  test("the first group message reaches both members live; the group appears on their pages with an unread badge", async () => {
+    await say(ann, "Who's in for Saturday? <b>hike</b>");
+    await sees(ann, "own", "Who's in for Saturday?");
+    for (const p of [ben, cat]) {
+      // They were added by someone else: the group joins their list when its first message arrives.
+      await groupEntry(p).waitFor({ timeout: 5000 });
+      await groupEntry(p).locator(".badge", { hasText: "1" }).waitFor({ timeout: 5000 });
+      expect(await groupEntry(p).locator(".peer-preview").textContent()).toBe("ann: Who's in for Saturday? <b>hike</b>");
+    }
+    expect(await ben.page.title()).toContain("(1)");
+    expect(await eventually(async () => (await unreadOf("ben", groupId)) === 1, 5000)).toBe(true);
+    await shot(ben, "02-ben-group-unread-badge");
+  }, 15_000);
+
+  test("a member opens the group: the sender's name, the badge cleared, and the sender sees Read", async () => {
+    await groupEntry(ben).click();
+    await seesFrom(ben, "ann", "Who's in for Saturday?");
+    expect(await ben.page.locator("#message-list b").count()).toBe(0); // text, never HTML
+    expect(await groupEntry(ben).locator(".badge").count()).toBe(0);
+    expect(await eventually(async () => (await unreadOf("ben", groupId)) === 0, 5000)).toBe(true);
+    // ben's page signed the message it showed: ann's tick turns to Read.
+    await sees(ann, "own", "Who's in for Saturday?", "read");
+    expect(await bubble(ann, "own", "Who's in for Saturday?").locator(".ticks").getAttribute("title")).toBe("Read");
+
+    await say(ben, "I'm in! Bringing the map.");
+    await seesFrom(ann, "ben", "I'm in! Bringing the map.");
+    await groupEntry(cat).locator(".badge", { hasText: "2" }).waitFor({ timeout: 5000 });
+    await groupEntry(cat).click();
+    await seesFrom(cat, "ann", "Who's in for Saturday?");
+    await seesFrom(cat, "ben", "I'm in! Bringing the map.");
+    await say(cat, "Me too, ça marche! See you there");
+    await seesFrom(ann, "cat", "Me too, ça marche!");
+    await seesFrom(ben, "cat", "Me too, ça marche!");
+    await sees(cat, "own", "Me too, ça marche!", "read");
+    await shot(ann, "03-ann-group-conversation");
+  }, 20_000);
+
+  test("own group messages sent from another device show as own; a reload shows the newest page and loads older ones", async () => {
+    const phone = await TestClient.login(c.wsUrl(1), "ann"); // ann's second device
+    sockets.push(phone);
+    for (let i = 1; i <= 20; i++) await phone.say("ann", groupId, `Packing list #${i}`, { communicationType: 2 });
+    phone.close();
+    await sees(ann, "own", "Packing list #20");
+    await seesFrom(cat, "ann", "Packing list #20");
+    await seesFrom(ben, "ann", "Packing list #20");
+
+    // cat's tab keeps the open conversation: after the reload it shows the group's newest 20 of 23.
+    await cat.page.reload({ timeout: 10_000 });
+    await cat.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    await cat.page.locator("#peer-name", { hasText: GROUP }).waitFor({ timeout: 5000 });
+    await seesFrom(cat, "ann", "Packing list #1");
+    await seesFrom(cat, "ann", "Packing list #20");
+    expect(await bubble(cat, "peer", "Who's in for Saturday?").count()).toBe(0); // on page 2
+    const older = cat.page.locator("#load-older");
+    expect(await older.isVisible()).toBe(true);
+    await older.click();
+    await seesFrom(cat, "ann", "Who's in for Saturday?");
+    await seesFrom(cat, "ben", "I'm in!");
+    await sees(cat, "own", "Me too, ça marche!");
+    expect(await older.isVisible()).toBe(false);
+    expect(await cat.page.locator("#message-list li.msg").count()).toBe(23);
+    await cat.page.evaluate(() => document.getElementById("messages")!.scrollTo(0, 0));
+    await shot(cat, "04-cat-group-after-reload-and-load-older");
+  }, 25_000);
+
+  test("the members view: the owner adds and removes a member; another member only sees the list", async () => {
+    await ann.page.click("#members-btn");
+    const list = ann.page.locator("#members-list");
+    await list.locator("li.member").nth(2).waitFor({ timeout: 5000 });
+    expect(await list.locator("li.member .member-name").allTextContents()).toEqual(["ann (you)", "ben", "cat"]);
+    expect(await list.locator('li.member[data-user="ann"] .owner-tag').textContent()).toBe("Owner");
+    await ann.page.fill("#members-add-input", "dan, eve");
+    await ann.page.click('#members-add button[type="submit"]');
+    await list.locator('li.member[data-user="eve"]').waitFor({ timeout: 5000 });
+    const members = async () => (await http(`${c.httpUrl(1)}/chat/group/${enc(groupId)}/members`, "GET")).body.data.members;
+    expect(await members()).toEqual(["ann", "ben", "cat", "dan", "eve"]);
+    await shot(ann, "05-ann-members-dialog");
+    await list.locator('li.member[data-user="eve"] button', { hasText: "Remove" }).click();
+    await list.locator('li.member[data-user="eve"]').waitFor({ state: "detached", timeout: 5000 });
+    expect(await members()).toEqual(["ann", "ben", "cat", "dan"]);
+    await ann.page.click("#members-close");
+    await ann.page.locator("#peer-sub", { hasText: "ben, cat, dan, You" }).waitFor({ timeout: 5000 });
+
+    await ben.page.click("#members-btn");
+    await ben.page.locator('#members-list li.member[data-user="dan"]').waitFor({ timeout: 5000 });
+    expect(await ben.page.locator("#members-add").isVisible()).toBe(false);
+    expect(await ben.page.locator("#members-list button").count()).toBe(0);
+    expect(await ben.page.textContent("#members-note")).toContain("Only the owner, ann");
+    await ben.page.keyboard.press("Escape");
+    await ben.page.waitForSelector("#members-dialog", { state: "hidden", timeout: 5000 });
+  }, 20_000);
+
+  test("an admin broadcast appears live on every page in the System conversation, and in its history after a reload; group receipts survive a reload", async () => {
+    const text = "Maintenance tonight at 22:00 <i>UTC</i>";
+    const res = await fetch(`${c.httpUrl(1)}/chat/broadcast`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ msg: text }),
+    });
+    expect(res.status).toBe(200);
+    for (const p of [ann, ben, cat]) {
+      const entry = p.page.locator('#peers button[data-peer="system"]');
+      await entry.locator(".peer-preview", { hasText: text }).waitFor({ timeout: 5000 });
+      await entry.locator(".badge", { hasText: "1" }).waitFor({ timeout: 5000 });
+    }
+    await shot(ben, "06-ben-system-unread");
+    for (const p of [ann, ben, cat]) {
+      await p.page.click('#peers button[data-peer="system"]');
+      await sees(p, "notice", text);
+      expect(await p.page.locator("#composer").isVisible()).toBe(false); // no reply box
+      expect(await p.page.locator("#composer-note").isVisible()).toBe(true);
+      expect(await p.page.locator("#message-list i").count()).toBe(0);
+      expect(await p.page.locator('#peers button[data-peer="system"] .badge').count()).toBe(0);
+    }
+    await shot(cat, "07-cat-system-conversation");
+
+    await ben.page.reload({ timeout: 10_000 });
+    await ben.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    await ben.page.locator("#peer-name", { hasText: "System" }).waitFor({ timeout: 5000 });
+    await sees(ben, "notice", text); // from /chat/list/ben/system
+    expect(await bubble(ben, "notice", text).count()).toBe(1);
+    await groupEntry(ben).click();
+    await seesFrom(ben, "ann", "Packing list #20");
+    await shot(ben, "08-ben-group-after-reload");
+
+    // The server keeps no read state for group messages: the page remembers the receipts it got.
+    await ann.page.reload({ timeout: 10_000 });
+    await ann.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    await groupEntry(ann).click();
+    await sees(ann, "own", "Packing list #20", "read");
+    for (const p of [ann, ben, cat]) expect(p.errors).toEqual([]);
+  }, 25_000);
+});
