@@ -14,6 +14,7 @@ import {
   type LockZk,
 } from "../../lib/cluster/rw-lock.ts";
 import { connectZk, ZkClient } from "../../lib/cluster/zk-client.ts";
+import { expireSession, removeTree } from "../support/zk.ts";
 
 const ZK = "127.0.0.1:2181";
 const NS = `/imtest-${randomUUID().slice(0, 8)}`;
@@ -35,29 +36,6 @@ async function client(): Promise<ZkClient> {
   }
 }
 
-async function removeTree(zk: ZkClient, path: string): Promise<void> {
-  for (const child of await zk.getChildren(path).catch(() => [] as string[])) await removeTree(zk, `${path}/${child}`);
-  await zk.remove(path);
-}
-
-/**
- * Expires `zk`'s session the known way: a twin client attaches to the session and closes it. If `zk`
- * reconnects first, the twin is the one cut off and the session lives on, so check and try again.
- */
-async function expireSession(zk: ZkClient): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const expired = new Promise<boolean>((resolve) => {
-      const off = zk.on("expired", () => (off(), resolve(true)));
-      setTimeout(() => (off(), resolve(false)), 2000);
-    });
-    const options = { sessionTimeout: 4000, sessionId: zk.raw.getSessionId(), sessionPassword: zk.raw.getSessionPassword() };
-    const twin = zookeeper.createClient(ZK, options as Partial<zookeeper.Option>);
-    twin.once("connected", () => twin.close());
-    twin.connect();
-    if (await expired) return;
-  }
-  throw new Error("could not expire the session");
-}
 
 /** A promise and its resolve function, to hold a lock until the test lets go. */
 function gate() {
@@ -211,7 +189,7 @@ describe("read-write lock on a real ZooKeeper", () => {
     let reason: unknown;
     await createReadWriteLock(a, { path: LOCK }).withWriteLock(async (signal) => {
       const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
-      await expireSession(a);
+      await expireSession(a, ZK);
       await aborted;
       reason = signal.reason;
     });

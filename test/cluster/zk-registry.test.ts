@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import * as zookeeper from "node-zookeeper-client";
 import { createZkRegistry, type ZkRegistry } from "../../lib/cluster/zk-registry.ts";
 import { connectZk, CreateMode, ZkClient } from "../../lib/cluster/zk-client.ts";
+import { expireSession, removeTree } from "../support/zk.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
 import type { ServerNode } from "../../lib/registry.ts";
 
@@ -27,29 +28,6 @@ async function registry(extra: { log?: Logger; port?: number } = {}): Promise<Zk
   return r;
 }
 
-async function removeTree(zk: ZkClient, path: string): Promise<void> {
-  for (const child of await zk.getChildren(path).catch(() => [] as string[])) await removeTree(zk, `${path}/${child}`);
-  await zk.remove(path);
-}
-
-/**
- * Expires `zk`'s session the known way: a twin client attaches to the session and closes it. If `zk`
- * reconnects first, the twin is the one cut off and the session lives on, so check and try again.
- */
-async function expireSession(zk: ZkClient): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const expired = new Promise<boolean>((resolve) => {
-      const off = zk.on("expired", () => (off(), resolve(true)));
-      setTimeout(() => (off(), resolve(false)), 2000);
-    });
-    const options = { sessionTimeout: 4000, sessionId: zk.raw.getSessionId(), sessionPassword: zk.raw.getSessionPassword() };
-    const twin = zookeeper.createClient(ZK, options as Partial<zookeeper.Option>);
-    twin.once("connected", () => twin.close());
-    twin.connect();
-    if (await expired) return;
-  }
-  throw new Error("could not expire the session");
-}
 
 /** Polls `check` every 10 ms until it holds; fails naming `what` after `ms`. */
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 1000): Promise<number> {
@@ -180,7 +158,7 @@ describe("ZooKeeper registry", () => {
     const [oldPath, workerId] = [r.nodePath!, r.workerId];
     const port = JSON.parse(await dataOf(oldPath)).port;
 
-    await expireSession(r.zk);
+    await expireSession(r.zk, ZK);
     r.setOnlineCounts(43);
     await until("a new node appears", () => r.nodePath !== undefined && r.nodePath !== oldPath, 10_000);
     await until("it holds the current count", async () => JSON.parse(await dataOf(r.nodePath!)).onlineCounts === 43, 2000);

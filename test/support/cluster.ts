@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectZk, type ZkClient } from "../../lib/cluster/zk-client.ts";
 import type { Target } from "./target.ts";
+import { removeTree } from "./zk.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 export const ZK = Bun.env.TEST_ZK ?? "127.0.0.1:2181";
@@ -148,11 +149,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw err;
   }
   return cluster;
-}
-
-async function removeTree(zk: ZkClient, path: string): Promise<void> {
-  for (const child of await zk.getChildren(path).catch(() => [] as string[])) await removeTree(zk, `${path}/${child}`);
-  await zk.remove(path).catch(() => {});
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
