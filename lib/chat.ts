@@ -1,7 +1,7 @@
 // The chat core: frames in, deliveries out. Knows the small interfaces, not ZooKeeper/Redis/RabbitMQ.
 import type { MessageBus } from "./bus.ts";
 import type { DeliveryMarks } from "./delivery-marks.ts";
-import type { Logger } from "./log.ts";
+import { failureStreak, type Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
   CHAT_TYPES, ErrorCode, MsgType, USER_ID, USER_ID_RULE, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
@@ -48,6 +48,8 @@ export interface ChatOptions {
 
 export type Chat = ReturnType<typeof createChat>;
 
+const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(MsgType));
+
 /** Creates the chat core. The WebSocket server calls open/message/close; the bus feeds `deliverRemote`. */
 export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const { store, registry, routes, bus, log, metrics } = deps;
@@ -57,6 +59,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const inFlight = new Set<Promise<void>>();
   const delivery = createDelivery({ instanceId: deps.instanceId, sessions, routes, bus, metrics, log, routing: opts.routing });
   const newLimiter = createFrameLimiter(opts.frameRatePerS);
+  const routesAdd = failureStreak(log, "routes.add_failed");
+  const routesRemove = failureStreak(log, "routes.remove_failed");
+  const unreadWrite = failureStreak(log, "unread.increment_failed");
 
   function reply(state: ConnState, text: string, kind: string): void {
     metrics.framesOut.inc({ kind });
@@ -101,8 +106,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (chatMsg.msgId) state.held = [];
     try {
       await routes.add(userId, state.conn.id);
+      routesAdd.ok();
     } catch (err) {
-      log.warn("routes.add_failed", { err }); // rebuilt from live connections when the dependency returns
+      routesAdd.fail({ err }); // rebuilt from live connections when the dependency returns
     }
     if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId);
     if (state.closed) return;
@@ -173,7 +179,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (!saved.duplicate) {
       const counted =
         audience.kind === "members" ? deps.unread.incrementMany(audience.userIds.filter((u) => u !== userId), receiverId) : deps.unread.increment(msg);
-      counted.catch((err) => log.warn("unread.increment_failed", { err }));
+      counted.then(unreadWrite.ok, (err) => unreadWrite.fail({ err }));
       delivered = await delivery.route(audience, state.conn.id, encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: state.conn.id }), msg.msgId);
     } else if (!(await deps.marks.isMarked(saved.msgId))) {
       // The first attempt was stored but its instance died before handing it on: deliver it now.
@@ -242,7 +248,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   async function handle(state: ConnState, frame: DataContent): Promise<void> {
     const chatMsg = frame.chatMsg;
     const type = chatMsg.msgType;
-    metrics.framesIn.inc({ type: String(type ?? "none") });
+    // Known types only: a label per client-chosen number would grow the metrics without bound.
+    metrics.framesIn.inc({ type: type != null && KNOWN_TYPES.has(type) ? String(type) : "other" });
     if (type === MsgType.CONNECT_INIT) return connectInit(state, chatMsg);
     if (type === MsgType.KEEPALIVE) return;
     if (type == null || (!CHAT_TYPES.has(type) && type !== MsgType.SIGNED)) {
@@ -290,7 +297,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       const userId = state.userId;
       if (userId !== undefined && sessions.unbind(state)) {
         countsChanged();
-        routes.remove(userId, conn.id).catch((err) => log.warn("routes.remove_failed", { err }));
+        routes.remove(userId, conn.id).then(routesRemove.ok, (err) => routesRemove.fail({ err }));
       }
     },
 

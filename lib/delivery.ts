@@ -1,6 +1,6 @@
 // Delivery: hands a frame to the connections here and to the instances that hold its audience.
 import type { MessageBus } from "./bus.ts";
-import type { Logger } from "./log.ts";
+import { failureStreak, type Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { decodeValue } from "./protocol.ts";
 import type { SessionRoutes } from "./session-routes.ts";
@@ -31,6 +31,7 @@ export function createDelivery(deps: DeliveryDeps) {
   const { sessions, metrics, log } = deps;
   const inFlight = new Set<Promise<unknown>>();
   let routesFailing = false;
+  const publishes = failureStreak(log, "bus.publish_failed");
 
   function local(audience: Audience, except: string | null | undefined, text: string, origin: "local" | "remote"): void {
     const send = (userId: string) => {
@@ -86,11 +87,12 @@ export function createDelivery(deps: DeliveryDeps) {
         const started = performance.now();
         await deps.bus.publish(targets, busText(audience, text));
         metrics.busPublishLatency.observe((performance.now() - started) / 1000);
+        publishes.ok();
         return true;
       })().catch((err) => {
         // Stored all the same: a receiver that missed it live gets it by replay after reconnect.
         metrics.busErrors.inc();
-        log.warn("bus.publish_failed", { msgId, err });
+        publishes.fail({ msgId, err });
         return false;
       });
       inFlight.add(job);

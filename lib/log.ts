@@ -36,3 +36,21 @@ export function createLogger(level: Level = "info", base: Record<string, unknown
 
 /** A logger that writes nothing (tests of units that need one). */
 export const silentLogger: Logger = createLogger("silent", {});
+
+/**
+ * Logs a run of failures once: the first `fail` of a run writes a warn line, later ones count;
+ * the next `ok` writes one info line with how many failed. For failures of a dependency that would
+ * otherwise log per message in a tight loop.
+ */
+export function failureStreak(log: Logger, event: string) {
+  let failures = 0;
+  return {
+    fail(fields?: Record<string, unknown>): void {
+      if (failures++ === 0) log.warn(event, fields);
+    },
+    ok(): void {
+      if (failures > 0) log.info(`${event}.recovered`, { failures });
+      failures = 0;
+    },
+  };
+}

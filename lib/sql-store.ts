@@ -3,7 +3,7 @@ import { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Logger } from "./log.ts";
+import { failureStreak, type Logger } from "./log.ts";
 import type { MessageStore, SaveResult, StoredMsg } from "./store.ts";
 import { EVERYONE, SYSTEM_SENDER, isGroupId } from "./groups.ts";
 
@@ -180,6 +180,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
   const fileWriter = filename ? sqliteFileWriter(filename) : undefined;
   const writeRows: RowWriter = fileWriter ?? sqlWriter(sql);
 
+  const writes = failureStreak(opts.log, "store.write_failed");
   let queue: Pending[] = [];
   let writing: Promise<void> | null = null;
   let closed = false;
@@ -204,8 +205,9 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
     const batch = queue.slice(0, maxBatch);
     queue = queue.slice(batch.length);
     writing = writeBatch(batch)
+      .then(writes.ok)
       .catch((err) => {
-        opts.log.warn("store.write_failed", { rows: batch.length, err });
+        writes.fail({ rows: batch.length, err });
         for (const p of batch) p.reject(err);
       })
       .finally(() => {
