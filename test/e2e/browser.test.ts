@@ -2,26 +2,14 @@
 // cluster: instance choice, both directions, unread badges, history after a reload, read receipts,
 // and recovery after the instance of one page is SIGKILLed. Screenshots go to test-artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
+import type { Browser } from "playwright-core";
+import { eventually, type Cluster } from "../support/cluster.ts";
 import { http } from "../support/target.ts";
-import { TestClient } from "../support/ws-client.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-  "--no-first-run", "--disable-component-update", "--disable-sync",
-];
-const ARTIFACTS = join(import.meta.dir, "../../test-artifacts");
-
-interface ChatPage {
-  page: Page;
-  user: string;
-  /** Uncaught exceptions in the page: a client bug. */
-  errors: string[];
-}
+import type { TestClient } from "../support/ws-client.ts";
+import {
+  bubble, loadOlder, onlinePort, routesTo, say, screenshot, sees, signIn, socketUser, startClusterAndBrowser, tearDown,
+  type ChatPage,
+} from "./support.ts";
 
 describe("the browser chat client on a 2-instance cluster", () => {
   let c: Cluster;
@@ -33,84 +21,32 @@ describe("the browser chat client on a 2-instance cluster", () => {
   let port1: number;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (the browser test needs it)`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
-    [c, browser] = await Promise.all([
-      startCluster({ size: 2, redisDb: 7 }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 }),
-    ]);
+    [c, browser] = await startClusterAndBrowser({ size: 2, redisDb: 7 });
     [port0, port1] = [c.nodes[0].port, c.nodes[1].port];
   }, 40_000);
 
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await browser?.close().catch(() => {});
-    await c?.stop();
-  }, 30_000);
+  afterAll(() => tearDown(sockets, browser, c), 30_000);
 
-  const shot = (p: ChatPage, name: string) => p.page.screenshot({ path: join(ARTIFACTS, `browser-${name}.png`) });
-
-  /** A raw WebSocket user on instance `i` (to weigh the least-connections choice, or as a third user). */
-  async function socketUser(i: number, user: string): Promise<TestClient> {
-    const s = await TestClient.login(c.wsUrl(i), user);
-    sockets.push(s);
-    return s;
-  }
-
-  /** Waits until getNettyOnlineInfo asked on instance `origin` answers `port` several times in a row. */
-  async function routesTo(origin: number, port: number): Promise<void> {
-    const ok = await eventually(async () => {
-      for (let n = 0; n < 8; n++) if ((await http(`${c.httpUrl(origin)}/chat/getNettyOnlineInfo`)).body?.data?.port !== port) return false;
-      return true;
-    }, 8000, 100);
-    if (!ok) throw new Error(`getNettyOnlineInfo on instance ${origin} does not settle on port ${port}`);
-  }
-
-  /** The port the page's connection indicator shows once it is online. */
-  async function onlinePort(p: ChatPage, timeoutMs = 10_000): Promise<number> {
-    await p.page.waitForSelector('#conn[data-state="online"]', { timeout: timeoutMs });
-    return Number((await p.page.getAttribute("#conn", "data-node"))?.split(":").pop());
-  }
+  const shot = (p: ChatPage, name: string) => screenshot(p, `browser-${name}`);
 
   /** Opens the client from instance `origin`'s own origin, signs in as `user` and opens the chat with `peer`. */
   async function openChat(origin: number, user: string, peer: string): Promise<ChatPage> {
-    const context = await browser!.newContext({ viewport: { width: 960, height: 600 } });
-    const page = await context.newPage();
-    const p: ChatPage = { page, user, errors: [] };
-    page.on("pageerror", (err) => p.errors.push(err.message));
-    await page.goto(`${c.httpUrl(origin)}/`, { timeout: 10_000 });
-    await page.fill("#login-id", user);
-    await page.click('#login-form button[type="submit"]');
-    await page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
-    await page.fill("#peer-input", peer);
-    await page.press("#peer-input", "Enter");
-    await page.waitForSelector("#conv-header:not([hidden])", { timeout: 5000 });
+    const p = await signIn(browser!, c, origin, user);
+    await p.page.fill("#peer-input", peer);
+    await p.page.press("#peer-input", "Enter");
+    await p.page.waitForSelector("#conv-header:not([hidden])", { timeout: 5000 });
     return p;
-  }
-
-  async function say(p: ChatPage, text: string): Promise<void> {
-    await p.page.fill("#text", text);
-    await p.page.press("#text", "Enter");
-  }
-
-  const bubble = (p: ChatPage, who: "own" | "peer", text: string, status?: string) =>
-    p.page.locator(`#message-list li.msg.${who}${status ? `[data-status="${status}"]` : ""}`, { hasText: text });
-
-  async function sees(p: ChatPage, who: "own" | "peer", text: string, status?: string, timeoutMs = 5000): Promise<void> {
-    await bubble(p, who, text, status).first().waitFor({ timeout: timeoutMs });
   }
 
   test("each page connects through getNettyOnlineInfo to a different instance, and its indicator names it", async () => {
     // Pinned: alice opens the page from instance 0 while a ballast connection makes instance 1 the
     // least loaded; bob opens it from instance 1 once instance 0 is the least loaded.
-    const ballast = await socketUser(0, "ballast");
-    await routesTo(0, port1);
+    const ballast = await socketUser(c, sockets, 0, "ballast");
+    await routesTo(c, 0, port1);
     alice = await openChat(0, "alice", "bob");
     expect(await onlinePort(alice)).toBe(port1);
     ballast.close();
-    await routesTo(1, port0);
+    await routesTo(c, 1, port0);
     bob = await openChat(1, "bob", "alice");
     expect(await onlinePort(bob)).toBe(port0);
     expect(await alice.page.textContent("#conn")).toContain(`127.0.0.1:${port1}`);
@@ -192,7 +128,7 @@ describe("the browser chat client on a 2-instance cluster", () => {
   }, 15_000);
 
   test("a message from someone else shows an unread badge that clears when that conversation opens", async () => {
-    const carol = await socketUser(1, "carol"); // stays: it keeps instance 1 the busier one for the reload below
+    const carol = await socketUser(c, sockets, 1, "carol"); // stays: it keeps instance 1 the busier one for the reload below
     await carol.say("carol", "alice", "Are you coming tonight?");
     await carol.say("carol", "alice", "Bring snacks!");
     const badge = alice.page.locator('#peers button[data-peer="carol"] .badge');
@@ -211,7 +147,7 @@ describe("the browser chat client on a 2-instance cluster", () => {
   }, 20_000);
 
   test("messages sent from the user's other device show on the page as own messages", async () => {
-    const phone = await socketUser(1, "alice"); // alice's second device
+    const phone = await socketUser(c, sockets, 1, "alice"); // alice's second device
     for (let i = 1; i <= 20; i++) await phone.say("alice", "bob", `From alice's phone #${i}`);
     phone.close();
     await sees(alice, "own", "From alice's phone #20");
@@ -223,15 +159,13 @@ describe("the browser chat client on a 2-instance cluster", () => {
     // Instance 1 holds alice and carol, instance 0 only bob: the reloaded page returns to instance 0.
     const counts = async () => Object.fromEntries((await c.serverList()).map((n) => JSON.parse(n.data)).map((d) => [d.port, d.onlineCounts]));
     expect(await eventually(async () => (await counts())[port1] === 2, 3000)).toBe(true);
-    await routesTo(1, port0);
+    await routesTo(c, 1, port0);
     await bob.page.reload({ timeout: 10_000 });
     expect(await onlinePort(bob)).toBe(port0);
     await sees(bob, "peer", "From alice's phone #20");
     await sees(bob, "peer", "From alice's phone #1");
     expect(await bubble(bob, "peer", "Hi Bob! Are you around?").count()).toBe(0); // on page 2
-    const older = bob.page.locator("#load-older");
-    expect(await older.isVisible()).toBe(true);
-    await older.click();
+    const older = await loadOlder(bob);
     await sees(bob, "peer", "Hi Bob! Are you around?");
     await sees(bob, "own", "Hey Alice, yes!", "read"); // read state comes from history
     await bob.page.locator("#message-list img.photo").waitFor({ timeout: 5000 });

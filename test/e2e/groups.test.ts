@@ -3,28 +3,17 @@
 // with sender names on every page, unread badges, read receipts, history after a reload, the members
 // view, and an admin broadcast in every page's System conversation. Screenshots go to test-artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
+import type { Browser } from "playwright-core";
+import { eventually, type Cluster } from "../support/cluster.ts";
 import { http } from "../support/target.ts";
-import { TestClient } from "../support/ws-client.ts";
+import type { TestClient } from "../support/ws-client.ts";
+import {
+  bubble, loadOlder, onlinePort, routesTo, say, screenshot, sees, signIn, socketUser, startClusterAndBrowser, tearDown, waitOnline,
+  type ChatPage,
+} from "./support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-  "--no-first-run", "--disable-component-update", "--disable-sync",
-];
-const ARTIFACTS = join(import.meta.dir, "../../test-artifacts");
 const ADMIN = "admin-token-0123456789";
 const GROUP = "Weekend trip";
-
-interface ChatPage {
-  page: Page;
-  user: string;
-  /** Uncaught exceptions in the page: a client bug. */
-  errors: string[];
-}
 
 describe("group chat and system broadcasts in the browser client on a 2-instance cluster", () => {
   let c: Cluster;
@@ -36,63 +25,13 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
   const sockets: TestClient[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (the browser test needs it)`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
-    [c, browser] = await Promise.all([
-      startCluster({ size: 2, redisDb: 10, env: { ADMIN_TOKEN: ADMIN } }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 }),
-    ]);
+    [c, browser] = await startClusterAndBrowser({ size: 2, redisDb: 10, env: { ADMIN_TOKEN: ADMIN } });
   }, 40_000);
 
-  afterAll(async () => {
-    for (const s of sockets) s.close();
-    await browser?.close().catch(() => {});
-    await c?.stop();
-  }, 30_000);
+  afterAll(() => tearDown(sockets, browser, c), 30_000);
 
-  const shot = (p: ChatPage, name: string) => p.page.screenshot({ path: join(ARTIFACTS, `groups-${name}.png`) });
+  const shot = (p: ChatPage, name: string) => screenshot(p, `groups-${name}`);
   const enc = encodeURIComponent;
-
-  /** Waits until getNettyOnlineInfo asked on instance `origin` answers `port` several times in a row. */
-  async function routesTo(origin: number, port: number): Promise<void> {
-    const ok = await eventually(async () => {
-      for (let n = 0; n < 8; n++) if ((await http(`${c.httpUrl(origin)}/chat/getNettyOnlineInfo`)).body?.data?.port !== port) return false;
-      return true;
-    }, 8000, 100);
-    if (!ok) throw new Error(`getNettyOnlineInfo on instance ${origin} does not settle on port ${port}`);
-  }
-
-  async function onlinePort(p: ChatPage): Promise<number> {
-    await p.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
-    return Number((await p.page.getAttribute("#conn", "data-node"))?.split(":").pop());
-  }
-
-  /** Opens the client from instance `origin`'s origin and signs in as `user`. */
-  async function signIn(origin: number, user: string): Promise<ChatPage> {
-    const context = await browser!.newContext({ viewport: { width: 960, height: 600 } });
-    const page = await context.newPage();
-    const p: ChatPage = { page, user, errors: [] };
-    page.on("pageerror", (err) => p.errors.push(err.message));
-    await page.goto(`${c.httpUrl(origin)}/`, { timeout: 10_000 });
-    await page.fill("#login-id", user);
-    await page.click('#login-form button[type="submit"]');
-    await page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
-    return p;
-  }
-
-  async function say(p: ChatPage, text: string): Promise<void> {
-    await p.page.fill("#text", text);
-    await p.page.press("#text", "Enter");
-  }
-
-  const bubble = (p: ChatPage, who: "own" | "peer" | "notice", text: string, status?: string) =>
-    p.page.locator(`#message-list li.msg.${who}${status ? `[data-status="${status}"]` : ""}`, { hasText: text });
-
-  async function sees(p: ChatPage, who: "own" | "peer" | "notice", text: string, status?: string, timeoutMs = 5000): Promise<void> {
-    await bubble(p, who, text, status).first().waitFor({ timeout: timeoutMs });
-  }
 
   /** A peer bubble in the open group shows `sender`'s name above `text` (directly or earlier in its run). */
   async function seesFrom(p: ChatPage, sender: string, text: string): Promise<void> {
@@ -114,13 +53,13 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
 
   test("three users sign in; two of them on different instances", async () => {
     const [port0, port1] = [c.nodes[0].port, c.nodes[1].port];
-    ann = await signIn(0, "ann");
+    ann = await signIn(browser!, c, 0, "ann");
     const annPort = await onlinePort(ann);
     const other = annPort === port0 ? port1 : port0;
-    await routesTo(1, other); // ann's instance now counts one connection more
-    ben = await signIn(1, "ben");
+    await routesTo(c, 1, other); // ann's instance now counts one connection more
+    ben = await signIn(browser!, c, 1, "ben");
     expect(await onlinePort(ben)).toBe(other);
-    cat = await signIn(0, "cat");
+    cat = await signIn(browser!, c, 0, "cat");
     await onlinePort(cat);
     // The System conversation is listed from the start, with its own avatar.
     expect(await ann.page.locator('#peers button[data-peer="system"] .avatar.system').count()).toBe(1);
@@ -180,8 +119,7 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
   }, 20_000);
 
   test("own group messages sent from another device show as own; a reload shows the newest page and loads older ones", async () => {
-    const phone = await TestClient.login(c.wsUrl(1), "ann"); // ann's second device
-    sockets.push(phone);
+    const phone = await socketUser(c, sockets, 1, "ann"); // ann's second device
     for (let i = 1; i <= 20; i++) await phone.say("ann", groupId, `Packing list #${i}`, { communicationType: 2 });
     phone.close();
     await sees(ann, "own", "Packing list #20");
@@ -190,14 +128,12 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
 
     // cat's tab keeps the open conversation: after the reload it shows the group's newest 20 of 23.
     await cat.page.reload({ timeout: 10_000 });
-    await cat.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    await waitOnline(cat.page);
     await cat.page.locator("#peer-name", { hasText: GROUP }).waitFor({ timeout: 5000 });
     await seesFrom(cat, "ann", "Packing list #1");
     await seesFrom(cat, "ann", "Packing list #20");
     expect(await bubble(cat, "peer", "Who's in for Saturday?").count()).toBe(0); // on page 2
-    const older = cat.page.locator("#load-older");
-    expect(await older.isVisible()).toBe(true);
-    await older.click();
+    const older = await loadOlder(cat);
     await seesFrom(cat, "ann", "Who's in for Saturday?");
     await seesFrom(cat, "ben", "I'm in!");
     await sees(cat, "own", "Me too, ça marche!");
@@ -259,7 +195,7 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
     await shot(cat, "07-cat-system-conversation");
 
     await ben.page.reload({ timeout: 10_000 });
-    await ben.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    await waitOnline(ben.page);
     await ben.page.locator("#peer-name", { hasText: "System" }).waitFor({ timeout: 5000 });
     await sees(ben, "notice", text); // from /chat/list/ben/system
     expect(await bubble(ben, "notice", text).count()).toBe(1);
@@ -269,7 +205,7 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
 
     // The server keeps no read state for group messages: the page remembers the receipts it got.
     await ann.page.reload({ timeout: 10_000 });
-    await ann.page.waitForSelector('#conn[data-state="online"]', { timeout: 10_000 });
+    await waitOnline(ann.page);
     await groupEntry(ann).click();
     await sees(ann, "own", "Packing list #20", "read");
     for (const p of [ann, ben, cat]) expect(p.errors).toEqual([]);
