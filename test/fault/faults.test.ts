@@ -116,7 +116,7 @@ describe("an acked message is never lost", () => {
 
 describe("a client that stops reading", () => {
   test("is disconnected once its send buffer is full, and the server's memory stays bounded", async () => {
-    const c = await startCluster({ size: 1, redisDb: 6, env: { SEND_BUFFER_MAX_BYTES: String(1 << 20) } });
+    const c = await startCluster({ size: 1, redisDb: 6, env: { SEND_BUFFER_MAX_BYTES: String(1 << 20), FRAME_RATE_PER_CONN: "0" } });
     try {
       const port = c.nodes[0].port;
       // A peer that logs in and then never reads (Python: no recv after the handshake).
@@ -144,18 +144,25 @@ time.sleep(60)
       const chunk = "x".repeat(16 * 1024);
       let sentBytes = 0;
       // 50 MB towards the slow reader, at most 32 unacked at a time (a well-behaved sender).
+      expect(await eventually(async () => (await counts()) === 2, 2000)).toBe(true); // slow and fast, both bound
+      let disconnectedAtBytes = -1;
       while (sentBytes < 50 * 1024 * 1024) {
         while (sender.pending >= 32) await Bun.sleep(1);
         sender.send("slow", chunk);
         sentBytes += chunk.length;
+        if (disconnectedAtBytes < 0 && sentBytes % (1 << 20) === 0 && (await counts()) === 1 /* only "fast" */) disconnectedAtBytes = sentBytes;
       }
-      const disconnected = await eventually(async () => (await counts()) === 1 /* only "fast" */, 10_000, 100);
+      const disconnected = await eventually(async () => (await counts()) === 1, 10_000, 100);
       await Bun.sleep(2000); // let the heap settle: what remains is what the server kept
       const grown = (await rss()) - before;
-      console.log(`slow reader: sent ${(sentBytes / 1048576).toFixed(0)} MB, RSS grew ${(grown / 1048576).toFixed(1)} MB after settling, disconnected: ${disconnected}`);
+      const mb = (n: number) => (n / 1048576).toFixed(1);
+      console.log(`slow reader: sent ${mb(sentBytes)} MB, disconnected after ${mb(disconnectedAtBytes)} MB, RSS grew ${mb(grown)} MB after settling`);
       expect(disconnected).toBe(true);
-      // Bounded: working memory (heap high-water mark, measured 20–55 MB here), not a growing buffer.
-      expect(grown).toBeLessThan(96 * 1024 * 1024);
+      // Cut off once its 1 MiB send buffer (plus the kernel's socket buffers) was full, not after the 50 MB.
+      expect(disconnectedAtBytes).toBeGreaterThan(0);
+      expect(disconnectedAtBytes).toBeLessThan(24 * 1024 * 1024);
+      // A sanity bound: working memory of handling 50 MB of messages (heap high-water, 20–75 MB here).
+      expect(grown).toBeLessThan(160 * 1024 * 1024);
       sender.stop();
       peer.kill();
     } finally {
