@@ -3,12 +3,17 @@
 // acked (CONNECT_INIT/s) and until every instance's onlineCounts in ZooKeeper is exact (polled every
 // 10 ms), and the rw-lock acquisitions it took; then all close at once and the time until the counts are 0.
 //
-//   bun run bench/storm.ts [--quick] [--conns=2000,10000] [--per-worker=2500]
+// With --seed-conns (default 2000) the same storm also runs against instances started with
+// BENCH_SEED_STYLE_COUNTS=1: the seed's one lock acquisition (and a read of every node) per connect.
+//
+//   bun run bench/storm.ts [--quick] [--conns=2000,10000] [--per-worker=2500] [--seed-conns=2000]
 import { arg, fmt, numList, progress, QUICK, saveResult, table } from "./lib/common.ts";
 import { startConnPool } from "./lib/conn-pool.ts";
 import { startBenchCluster, znodeChildren, type Cluster } from "./lib/im-cluster.ts";
 
 export interface StormRow {
+  /** "coalesced" (this server) or "seed-style" (one lock acquisition per change). */
+  mode: string;
   conns: number;
   clientProcesses: number;
   openMs: number;
@@ -45,9 +50,11 @@ async function waitCounts(c: Cluster, want: (byPort: Map<number, number>) => boo
 export async function runStorm(): Promise<StormRow[]> {
   const connsList = numList("conns", QUICK ? [2000] : [2000, 10000]);
   const perWorker = Number(arg("per-worker", "2500"));
+  const seedConns = numList("seed-conns", [2000]).filter((n) => n > 0);
+  const runs = [...connsList.map((conns) => ({ conns, mode: "coalesced" })), ...seedConns.map((conns) => ({ conns, mode: "seed-style" }))];
   const rows: StormRow[] = [];
-  for (const conns of connsList) {
-    const c = await startBenchCluster(2);
+  for (const { conns, mode } of runs) {
+    const c = await startBenchCluster(2, mode === "seed-style" ? { BENCH_SEED_STYLE_COUNTS: "1" } : {});
     try {
       const workers = Math.max(1, Math.ceil(conns / perWorker));
       const urls = [c.wsUrl(0), c.wsUrl(1)];
@@ -55,7 +62,7 @@ export async function runStorm(): Promise<StormRow[]> {
       const opened = await pool.opened();
       const expected = new Map(c.nodes.map((n, i) => [n.port, pool.perUrl[i]]));
       const lock0 = await znodeChildren(c, "rw-lock");
-      progress(`storm C=${conns}: CONNECT_INIT on all at once`);
+      progress(`storm C=${conns} (${mode}): CONNECT_INIT on all at once`);
       const t0 = performance.now();
       const exact = waitCounts(c, (m) => [...expected].every(([port, n]) => m.get(port) === n), t0, 30_000);
       const init = await pool.init();
@@ -67,6 +74,7 @@ export async function runStorm(): Promise<StormRow[]> {
       await pool.close();
       const closeCountsZeroMs = await zero;
       const row: StormRow = {
+        mode,
         conns,
         clientProcesses: workers,
         openMs: opened.ms,
@@ -81,7 +89,7 @@ export async function runStorm(): Promise<StormRow[]> {
         errors: { ...opened.errors, ...init.errors },
       };
       progress(
-        `storm C=${conns}: ${init.n} acked in ${initAckedMs.toFixed(0)} ms (${row.connectInitsPerS.toFixed(0)}/s), ` +
+        `storm C=${conns} (${mode}): ${init.n} acked in ${initAckedMs.toFixed(0)} ms (${row.connectInitsPerS.toFixed(0)}/s), ` +
           `counts exact at ${countsExactMs.toFixed(0)} ms, ${row.lockAcquisitions} lock acquisitions, zero ${closeCountsZeroMs.toFixed(0)} ms after close`,
       );
       rows.push(row);
@@ -95,8 +103,9 @@ export async function runStorm(): Promise<StormRow[]> {
 
 export function stormTable(rows: StormRow[]): string {
   return table(
-    ["connections", "client procs", "open ms (upgrades/s)", "init→all acked ms", "CONNECT_INIT/s", "init→ZK exact ms", "ZK lag after last ack ms", "rw-lock acquisitions", "close→ZK 0 ms", "errors"],
+    ["counts", "connections", "client procs", "open ms (upgrades/s)", "init→all acked ms", "CONNECT_INIT/s", "init→ZK exact ms", "ZK lag after last ack ms", "rw-lock acquisitions", "close→ZK 0 ms", "errors"],
     rows.map((r) => [
+      r.mode,
       fmt(r.conns),
       r.clientProcesses,
       `${fmt(r.openMs)} (${fmt(r.upgradesPerS)})`,

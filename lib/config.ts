@@ -45,6 +45,7 @@ const EnvSchema = v.object({
   FRAME_RATE_PER_CONN: v.optional(intIn(0, 1000000), "100"),
   MAX_CONNS_PER_USER: v.optional(intIn(1, 100000), "32"),
   MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
+  BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "must be debug, info, warn, error or silent"), "info"),
 });
@@ -84,6 +85,8 @@ export interface Config {
   maxMsgChars: number;
   /** Bearer token of the admin routes (system broadcast); unset: they are disabled. */
   adminToken?: string;
+  /** Benchmark-only: write onlineCounts the seed's way, one lock acquisition per change. */
+  benchSeedStyleCounts: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
@@ -149,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     maxConnsPerUser: e.MAX_CONNS_PER_USER,
     maxMsgChars: e.MAX_MSG_CHARS,
     adminToken: e.ADMIN_TOKEN,
+    benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",
     logLevel: e.LOG_LEVEL,
   };
 }

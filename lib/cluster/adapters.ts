@@ -78,6 +78,8 @@ export async function createClusterAdapters<S extends Server<any>>(
       sessionTimeoutMs: config.zkSessionTimeoutMs,
       self,
       log: ilog,
+      // Benchmark-only switch (bench/storm.ts --seed-style): the seed's one lock per connect.
+      seedStyleCounts: config.benchSeedStyleCounts,
       observe: {
         lockWaitMs: (ms) => metrics.lockWait.observe(ms / 1000),
         flushLagMs: (ms) => metrics.countFlushLag.observe(ms / 1000),

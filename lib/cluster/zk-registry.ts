@@ -18,6 +18,11 @@ export interface ZkRegistryOptions {
   log: Logger;
   /** Counts are written at most this often. Default 150. */
   flushIntervalMs?: number;
+  /**
+   * Benchmark-only: the seed's way — every change takes the write lock, lists /server-list, reads
+   * every node and writes its own (one lock acquisition per connect and per disconnect).
+   */
+  seedStyleCounts?: boolean;
   /** Bound on waiting for the rw-lock per write. Default 5 000. */
   lockTimeoutMs?: number;
   /** Measurements for metrics: time waiting for the write lock, and from a count change to its write. */
@@ -285,6 +290,22 @@ export async function createZkRegistry(opts: ZkRegistryOptions): Promise<ZkRegis
     await flushing;
   }
 
+  let seedChain: Promise<void> = Promise.resolve();
+  function seedStyleWrite(count: number): void {
+    seedChain = seedChain.then(() =>
+      lock
+        .withWriteLock(async () => {
+          lockAcquisitions++;
+          for (const child of await zk.getChildren(listPath)) {
+            await zk.getData(`${listPath}/${child}`);
+            if (child === ownName) await zk.setData(`${listPath}/${child}`, json(count));
+          }
+          desired = written = count;
+        }, { timeoutMs: 60_000 })
+        .catch((err) => log.warn("registry_count_write_failed", { err })),
+    );
+  }
+
   function schedule(delayMs = flushIntervalMs): void {
     if (timer || draining || closed) return;
     timer = setTimeout(() => {
@@ -331,6 +352,7 @@ export async function createZkRegistry(opts: ZkRegistryOptions): Promise<ZkRegis
     },
     zk,
     setOnlineCounts(count) {
+      if (opts.seedStyleCounts) return void seedStyleWrite(Math.max(0, Math.floor(count) || 0));
       desired = Math.max(0, Math.floor(count) || 0);
       if (desired !== written) {
         dirtySince ||= performance.now();
