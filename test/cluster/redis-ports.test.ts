@@ -1,6 +1,7 @@
 // Port allocation in `netty_port` against a real Redis (its own logical database, flushed first).
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import Redis from "ioredis";
+import type Redis from "ioredis";
+import { connectTestRedis } from "../support/redis.ts";
 import { allocateAndBind, allocatePort, PORT_KEY, releasePort } from "../../lib/cluster/redis-ports.ts";
 
 // `netty_port` has a fixed name, so this file owns a whole logical database.
@@ -8,20 +9,8 @@ const REDIS_URL = "redis://127.0.0.1:6379/11";
 const opts = { base: 875, step: 10 };
 let redis: Redis;
 
-async function connectRedis(url: string): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (err) {
-    client.disconnect();
-    throw new Error(`Redis is not reachable at ${url} (${(err as Error).message}); start it with scripts/services.sh redis`);
-  }
-  return client;
-}
-
 beforeAll(async () => {
-  redis = await connectRedis(REDIS_URL);
+  redis = await connectTestRedis(REDIS_URL);
 });
 beforeEach(async () => {
   await redis.flushdb();
@@ -66,7 +55,7 @@ describe("allocatePort", () => {
   }, 20_000);
 
   test("eight connections allocating concurrently in one process never share a port", async () => {
-    const clients = await Promise.all(Array.from({ length: 8 }, () => connectRedis(REDIS_URL)));
+    const clients = await Promise.all(Array.from({ length: 8 }, () => connectTestRedis(REDIS_URL)));
     try {
       const ports = await Promise.all(clients.map((c) => allocatePort(c, opts)));
       expect(new Set(ports).size).toBe(8);

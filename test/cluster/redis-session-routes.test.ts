@@ -1,6 +1,7 @@
 // Session routes against a real Redis: multi-device, dead instances, purge and rebuild.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
+import { connectTestRedis } from "../support/redis.ts";
 import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/cluster/redis-session-routes.ts";
 import { silentLogger } from "../../lib/log.ts";
 
@@ -15,13 +16,7 @@ const routesOf = (instanceId: string, keyPrefix: string) =>
 const freshPrefix = () => `t${process.pid}-${++n}:`;
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    throw new Error(`Redis is not reachable at ${REDIS_URL} (${(err as Error).message}); start it with scripts/services.sh redis`);
-  }
+  redis = await connectTestRedis(REDIS_URL);
   await redis.flushdb();
 });
 afterAll(async () => {

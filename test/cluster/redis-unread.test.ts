@@ -1,6 +1,7 @@
 // Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import Redis from "ioredis";
+import type Redis from "ioredis";
+import { connectTestRedis } from "../support/redis.ts";
 import { createRedisUnread } from "../../lib/cluster/redis-unread.ts";
 
 const REDIS_URL = "redis://127.0.0.1:6379/13";
@@ -8,13 +9,7 @@ let redis: Redis;
 const unread = () => createRedisUnread(redis);
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    throw new Error(`Redis is not reachable at ${REDIS_URL} (${(err as Error).message}); start it with scripts/services.sh redis`);
-  }
+  redis = await connectTestRedis(REDIS_URL);
   await redis.flushdb();
 });
 afterAll(async () => {
