@@ -103,6 +103,22 @@ export async function createClusterAdapters<S extends Server<any>>(
       );
     reg.onRegistered(() => void resync("re-registered in zookeeper"));
     redis.on("ready", () => void resync("redis reconnected"));
+    // Routes can also vanish with the connection up (FLUSHDB, eviction, a failover to a replica
+    // that lacked them): compare what Redis holds for this instance with what it really holds.
+    // Two audits in a row must disagree, so connections coming and going in between do not count.
+    let localCount = () => 0;
+    let disagreements = 0;
+    const audit = setInterval(async () => {
+      try {
+        const [inRedis, portKnown] = await Promise.all([routes.ownCount(), redis.hexists(PORT_KEY, String(port))]);
+        disagreements = inRedis !== localCount() || !portKnown ? disagreements + 1 : 0;
+        if (disagreements >= 2) {
+          disagreements = 0;
+          await resync("routes or port missing in redis");
+        }
+      } catch {} // Redis down: the reconnect resyncs
+    }, 2500);
+    audit.unref?.();
 
     const redisHealth = async () => (redis.status === "ready" ? "ok" : `redis: ${redis.status}`);
     return {
@@ -123,9 +139,11 @@ export async function createClusterAdapters<S extends Server<any>>(
         },
         setLocalSessions(list) {
           localSessions = list;
+          localCount = () => [...list()].length;
         },
         close: () =>
           closeAll(ilog, [
+            ["audit", async () => clearInterval(audit)],
             ["registry", () => reg.close()],
             ["routes", () => routes.close()],
             ["bus", () => bus.close()],

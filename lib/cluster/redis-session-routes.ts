@@ -4,7 +4,7 @@ import type { Logger } from "../log.ts";
 import type { SessionRoutes } from "../session-routes.ts";
 
 /** The Redis commands this module uses. */
-export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "ping" | "status">;
+export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hlen" | "ping" | "status">;
 
 export interface RedisSessionRoutesOptions {
   redis: RoutesRedis;
@@ -20,6 +20,8 @@ export interface RedisSessionRoutesOptions {
 export interface RedisSessionRoutes extends SessionRoutes {
   /** Removes every entry of `instanceId` (it left the cluster); resolves to the number removed. */
   purgeInstance(instanceId: string): Promise<number>;
+  /** How many connections Redis records for this instance (to notice routes lost without a reconnect). */
+  ownCount(): Promise<number>;
   /** Makes this instance's entries exactly `entries` ([userId, connId]), e.g. after Redis came back empty. */
   rebuild(entries: Iterable<readonly [userId: string, connId: string]>): Promise<void>;
 }
@@ -55,6 +57,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   const prefix = options.keyPrefix ?? "im:";
   const sessKey = (userId: string) => `${prefix}sess:${userId}`;
   const instKey = (id: string) => `${prefix}inst:${id}`;
+  const ownCount = () => redis.hlen(instKey(instanceId));
   const field = (id: string, connId: string) => `${id}#${connId}`;
   let closed = false;
 
@@ -105,6 +108,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   };
 
   return {
+    ownCount,
     async add(userId, connId) {
       ensureUp();
       await exec(redis.multi().hset(sessKey(userId), field(instanceId, connId), instanceId).hset(instKey(instanceId), connId, userId));

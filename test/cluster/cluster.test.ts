@@ -76,6 +76,18 @@ describe("a 3-instance cluster", () => {
     for (const b of busy) b.close();
   });
 
+  test("routes lost from Redis while connected (FLUSHDB) are rebuilt and direct delivery resumes within seconds", async () => {
+    const a = await login(0, "fl-a");
+    const b = await login(1, "fl-b");
+    await c.redis.flushdb();
+    const ports = c.nodes.map((n) => String(n.port)).sort();
+    const rebuilt = await eventually(async () => Object.keys(await c.redis.hgetall(PORT_KEY)).sort().join() === ports.join(), 10_000, 200);
+    expect(rebuilt).toBe(true);
+    await Bun.sleep(500);
+    await a.say("fl-a", "fl-b", "after the flush");
+    expect((await b.nextMessage()).chatMsg.msg).toBe("after the flush");
+  }, 20_000);
+
   test("health names every dependency", async () => {
     const h = await http(`${c.httpUrl(1)}/health`, "GET");
     expect(h.status).toBe(200);
