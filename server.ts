@@ -45,4 +45,6 @@ const shutdown = (signal: string) => {
   );
 };
 process.on("SIGTERM", () => shutdown("SIGTERM"));
+// SIGUSR2: collect garbage now (for memory measurements that should not depend on GC timing).
+process.on("SIGUSR2", () => Bun.gc(true));
 process.on("SIGINT", () => shutdown("SIGINT"));

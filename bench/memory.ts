@@ -37,6 +37,7 @@ async function runMemoryOnce(variant: string): Promise<MemoryRow> {
   const settleMs = Number(arg("settle-ms", QUICK ? "2000" : "8000"));
   // RSS moves with the garbage collector's timing: sample it over the settle time, keep the range.
   const sampleRss = async (pid: number) => {
+    process.kill(pid, "SIGUSR2"); // the instance runs a full GC: live memory, not garbage, is measured
     const seen: number[] = [];
     for (const end = performance.now() + settleMs; performance.now() < end; ) {
       await Bun.sleep(250);
