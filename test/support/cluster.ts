@@ -129,7 +129,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     async serverList() {
       const base = `/${tag}/server-list`;
       const names = await zk.getChildren(base).catch(() => [] as string[]);
-      return Promise.all(names.sort().map(async (name) => ({ name, data: (await zk.getData(`${base}/${name}`)).toString() })));
+      // A node listed may be gone before its data is read (an instance just died): skip it.
+      const entries = await Promise.all(
+        names.sort().map((name) => zk.getData(`${base}/${name}`).then((d) => ({ name, data: d.toString() }), () => undefined)),
+      );
+      return entries.filter((e): e is { name: string; data: string } => e !== undefined);
     },
     async stop() {
       for (const n of nodes) n.proc.kill("SIGTERM");
