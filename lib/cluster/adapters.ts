@@ -17,6 +17,9 @@ import { createRedisUnread } from "./redis-unread.ts";
 import { createRedisDeliveryMarks } from "./redis-delivery-marks.ts";
 import { createZkRegistry } from "./zk-registry.ts";
 
+/** How long lookups are not trusted after Redis came back or lost routes (other instances rebuild theirs). */
+const ROUTES_REBUILD_GRACE_MS = 10_000;
+
 /** Runs `steps` in order, logging (not throwing) each failure, so one stuck dependency does not block the rest. */
 async function closeAll(log: Logger, steps: Array<[string, () => Promise<unknown>]>): Promise<void> {
   for (const [name, step] of steps) await step().catch((err) => log.warn("close.failed", { component: name, err }));
@@ -34,7 +37,9 @@ export async function createClusterAdapters<S extends Server<any>>(
 ): Promise<{ server: S; adapters: Adapters }> {
   const redis = new Redis(config.redisUrl!, {
     lazyConnect: true,
-    maxRetriesPerRequest: 2,
+    // A command caught by a disconnect fails rather than being re-sent to a Redis that may have
+    // come back empty (a route lookup answered there would send a message nowhere).
+    maxRetriesPerRequest: 0,
     // Commands issued in one tick (route lookups, delivery marks, counters) share one round trip.
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 5000) + Math.floor(Math.random() * 200),
@@ -102,7 +107,11 @@ export async function createClusterAdapters<S extends Server<any>>(
         (err) => ilog.warn("routes.rebuild_failed", { why, err }),
       );
     reg.onRegistered(() => void resync("re-registered in zookeeper"));
-    redis.on("ready", () => void resync("redis reconnected"));
+    // Every instance rebuilds its own routes when Redis is back: until all have, broadcast.
+    redis.on("ready", () => {
+      routes.distrustFor(ROUTES_REBUILD_GRACE_MS);
+      void resync("redis reconnected");
+    });
     // Routes can also vanish with the connection up (FLUSHDB, eviction, a failover to a replica
     // that lacked them): compare what Redis holds for this instance with what it really holds.
     // Two audits in a row must disagree, so connections coming and going in between do not count.
@@ -114,6 +123,7 @@ export async function createClusterAdapters<S extends Server<any>>(
         disagreements = inRedis !== localCount() || !portKnown ? disagreements + 1 : 0;
         if (disagreements >= 2) {
           disagreements = 0;
+          routes.distrustFor(ROUTES_REBUILD_GRACE_MS);
           await resync("routes or port missing in redis");
         }
       } catch {} // Redis down: the reconnect resyncs

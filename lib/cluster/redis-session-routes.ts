@@ -22,6 +22,12 @@ export interface RedisSessionRoutes extends SessionRoutes {
   purgeInstance(instanceId: string): Promise<number>;
   /** How many connections Redis records for this instance (to notice routes lost without a reconnect). */
   ownCount(): Promise<number>;
+  /**
+   * For `ms`, lookups fail (RedisUnavailableError) instead of answering from routes that may be
+   * incomplete — after Redis came back empty every instance is rebuilding its own — so the caller
+   * broadcasts meanwhile rather than acking messages it sent nowhere.
+   */
+  distrustFor(ms: number): void;
   /** Makes this instance's entries exactly `entries` ([userId, connId]), e.g. after Redis came back empty. */
   rebuild(entries: Iterable<readonly [userId: string, connId: string]>): Promise<void>;
 }
@@ -58,6 +64,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   const sessKey = (userId: string) => `${prefix}sess:${userId}`;
   const instKey = (id: string) => `${prefix}inst:${id}`;
   const ownCount = () => redis.hlen(instKey(instanceId));
+  let distrustedUntil = 0;
   const field = (id: string, connId: string) => `${id}#${connId}`;
   let closed = false;
 
@@ -119,9 +126,14 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
       await exec(redis.multi().hdel(sessKey(userId), field(instanceId, connId)).hdel(instKey(instanceId), connId));
     },
 
+    distrustFor(ms) {
+      distrustedUntil = Math.max(distrustedUntil, Date.now() + ms);
+    },
+
     async lookup(userIds) {
       if (userIds.length === 0) return [];
       ensureUp();
+      if (Date.now() < distrustedUntil) throw new RedisUnavailableError("routes being rebuilt after an outage");
       const live = new Set<string>();
       for (const ids of await readInstances(userIds)) for (const id of ids) if (isLive(id)) live.add(id);
       return [...live];
