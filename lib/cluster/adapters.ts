@@ -94,6 +94,9 @@ export async function createClusterAdapters<S extends Server<any>>(
     reg.onInstanceGone((node) => {
       const goneId = instanceIdOf(node);
       if (goneId === instanceId) return; // our own old node after a session expiry: we still hold the port
+      // It may only have lost its ZooKeeper session and still serve its users: broadcast (its queue
+      // still gets fanout) until it re-registers and rebuilds its routes, rather than route to no one.
+      routes.distrustFor(ROUTES_REBUILD_GRACE_MS);
       releasePort(redis, node.port).catch((err) => ilog.warn("port.release_failed", { port: node.port, err }));
       routes.purgeInstance(goneId).catch((err) => ilog.warn("routes.purge_failed", { instance: goneId, err }));
     });

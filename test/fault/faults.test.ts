@@ -106,7 +106,9 @@ describe("an acked message is never lost", () => {
   test("ZooKeeper restarted under load: instances keep serving and re-register", async () => {
     await underLoad("ZooKeeper restart", async () => {
       await sh("/usr/share/zookeeper/bin/zkServer.sh stop >/dev/null");
-      await Bun.sleep(1500);
+      // Longer than the 4 s session timeout: instances treat their sessions as expired, open new
+      // ones and re-register, while their old nodes vanish later (others must not route to no one).
+      await Bun.sleep(5000);
       await sh("bash scripts/services.sh zookeeper >/dev/null");
     });
     const live = c.nodes.filter((n) => !dead.has(n)).map((n) => n.port).sort();
