@@ -1,28 +1,20 @@
 // Session routes against a real Redis: multi-device, dead instances, purge and rebuild.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
-import { connectTestRedis } from "../support/redis.ts";
+import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/cluster/redis-session-routes.ts";
 import { silentLogger } from "../../lib/log.ts";
 
 const REDIS_URL = "redis://127.0.0.1:6379/12";
-let redis: Redis;
+const useRedis = useFlushedRedis(REDIS_URL);
 const live = new Set<string>();
 const isLive = (id: string) => live.has(id);
 // A fresh key prefix per test keeps the tests independent without flushing between them.
 let n = 0;
 const routesOf = (instanceId: string, keyPrefix: string) =>
-  createRedisSessionRoutes({ redis, instanceId, isLive, log: silentLogger, keyPrefix });
+  createRedisSessionRoutes({ redis: useRedis(), instanceId, isLive, log: silentLogger, keyPrefix });
 const freshPrefix = () => `t${process.pid}-${++n}:`;
 
-beforeAll(async () => {
-  redis = await connectTestRedis(REDIS_URL);
-  await redis.flushdb();
-});
-afterAll(async () => {
-  await redis?.flushdb();
-  redis?.disconnect();
-});
 
 describe("redis session routes", () => {
   test("a user's devices on several instances are all found, and each instance only once", async () => {
@@ -48,7 +40,7 @@ describe("redis session routes", () => {
     expect(await a.lookup(["u1"])).toEqual(["10.0.1.1_885"]);
     await b.remove("u1", "c2");
     expect(await a.lookup(["u1"])).toEqual([]);
-    expect(await redis.exists(`${p}sess:u1`, `${p}inst:10.0.1.1_875`, `${p}inst:10.0.1.1_885`)).toBe(0);
+    expect(await useRedis().exists(`${p}sess:u1`, `${p}inst:10.0.1.1_875`, `${p}inst:10.0.1.1_885`)).toBe(0);
   });
 
   test("entries of an instance that is not live are ignored, then purged by purgeInstance", async () => {
@@ -62,8 +54,8 @@ describe("redis session routes", () => {
     live.delete("10.0.2.1_885");
     expect(await alive.lookup(["u1", "u2"])).toEqual(["10.0.2.1_875"]);
     expect(await alive.purgeInstance("10.0.2.1_885")).toBe(2);
-    expect(await redis.hgetall(`${p}sess:u1`)).toEqual({ "10.0.2.1_875#c1": "10.0.2.1_875" });
-    expect(await redis.exists(`${p}sess:u2`, `${p}inst:10.0.2.1_885`)).toBe(0);
+    expect(await useRedis().hgetall(`${p}sess:u1`)).toEqual({ "10.0.2.1_875#c1": "10.0.2.1_875" });
+    expect(await useRedis().exists(`${p}sess:u2`, `${p}inst:10.0.2.1_885`)).toBe(0);
   });
 
   test("purgeInstance leaves an instance alone that is live again under the same id", async () => {
@@ -83,12 +75,12 @@ describe("redis session routes", () => {
     await self.add("gone", "c1");
     await self.add("kept", "c2");
     await other.add("gone", "c7");
-    await redis.del(`${p}sess:kept`); // as if Redis lost part of the data
+    await useRedis().del(`${p}sess:kept`); // as if Redis lost part of the data
     await self.rebuild([["kept", "c2"], ["new", "c3"]]);
     expect(await self.lookup(["kept"])).toEqual(["10.0.4.1_875"]);
     expect(await self.lookup(["new"])).toEqual(["10.0.4.1_875"]);
     expect(await self.lookup(["gone"])).toEqual(["10.0.4.1_885"]);
-    expect(await redis.hgetall(`${p}inst:10.0.4.1_875`)).toEqual({ c2: "kept", c3: "new" });
+    expect(await useRedis().hgetall(`${p}inst:10.0.4.1_875`)).toEqual({ c2: "kept", c3: "new" });
   });
 
   test("rebuild with no entries at start drops what a previous process with the same id left", async () => {
@@ -106,8 +98,8 @@ describe("redis session routes", () => {
     const routes = routesOf("10.0.6.1_875", p);
     await routes.add("u1", "c1");
     await routes.close();
-    expect(await redis.exists(`${p}sess:u1`, `${p}inst:10.0.6.1_875`)).toBe(0);
-    expect(await redis.ping()).toBe("PONG");
+    expect(await useRedis().exists(`${p}sess:u1`, `${p}inst:10.0.6.1_875`)).toBe(0);
+    expect(await useRedis().ping()).toBe("PONG");
   });
 
   test("health is ok while Redis answers, and calls fail fast once the client has ended", async () => {

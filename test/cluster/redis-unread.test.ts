@@ -1,21 +1,12 @@
 // Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type Redis from "ioredis";
-import { connectTestRedis } from "../support/redis.ts";
+import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisUnread } from "../../lib/cluster/redis-unread.ts";
 
 const REDIS_URL = "redis://127.0.0.1:6379/13";
-let redis: Redis;
-const unread = () => createRedisUnread(redis);
+const useRedis = useFlushedRedis(REDIS_URL);
+const unread = () => createRedisUnread(useRedis());
 
-beforeAll(async () => {
-  redis = await connectTestRedis(REDIS_URL);
-  await redis.flushdb();
-});
-afterAll(async () => {
-  await redis?.flushdb();
-  redis?.disconnect();
-});
 
 describe("redis unread counters", () => {
   test("increments are counted per sender in chat_msg_list:<receiverId> and read back as numbers", async () => {
@@ -24,7 +15,7 @@ describe("redis unread counters", () => {
     await counters.increment({ receiverId: "r1", senderId: "s1" });
     await counters.increment({ receiverId: "r1", senderId: "s2" });
     expect(await counters.get("r1")).toEqual({ s1: 2, s2: 1 });
-    expect(await redis.hgetall("chat_msg_list:r1")).toEqual({ s1: "2", s2: "1" });
+    expect(await useRedis().hgetall("chat_msg_list:r1")).toEqual({ s1: "2", s2: "1" });
   });
 
   test("a receiver without messages has no counters", async () => {
@@ -42,7 +33,7 @@ describe("redis unread counters", () => {
   });
 
   test("counts written by a seed service are read, and values that are not numbers are skipped", async () => {
-    await redis.hset("chat_msg_list:r3", "s1", "7", "s2", "garbage");
+    await useRedis().hset("chat_msg_list:r3", "s1", "7", "s2", "garbage");
     expect(await unread().get("r3")).toEqual({ s1: 7 });
   });
 
@@ -54,6 +45,6 @@ describe("redis unread counters", () => {
 
   test("close leaves the Redis client open for its owner", async () => {
     await unread().close();
-    expect(await redis.ping()).toBe("PONG");
+    expect(await useRedis().ping()).toBe("PONG");
   });
 });
