@@ -17,6 +17,12 @@ import type { GroupStore } from "./groups.ts";
 import type { MessageStore } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
 
+/** What the adapters read of this instance's connections: [userId, connId] pairs and their number. */
+export interface LocalSessionsView {
+  routes(): Iterable<readonly [string, string]>;
+  readonly onlineCounts: number;
+}
+
 export interface Adapters {
   registry: InstanceRegistry;
   bus: MessageBus;
@@ -28,7 +34,7 @@ export interface Adapters {
   /** Named health checks for /health. */
   checks: Record<string, () => Promise<string>>;
   /** Tells the adapters where this instance's [userId, connId] pairs are, to rebuild routes after an outage. */
-  setLocalSessions(list: () => Iterable<readonly [string, string]>): void;
+  setLocalSessions(sessions: LocalSessionsView): void;
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
 }

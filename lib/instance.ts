@@ -123,7 +123,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     },
   );
   bus.onFrame((frame) => chat!.deliverRemote(frame));
-  adapters.setLocalSessions(() => chat!.sessions.routes());
+  adapters.setLocalSessions(chat.sessions);
   app = createHttpApp({
     registry, store, unread, metrics, auth, groups, log: ilog,
     adminToken: config.adminToken,

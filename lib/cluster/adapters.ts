@@ -1,7 +1,7 @@
 // Cluster adapters: ZooKeeper registry, Redis ports/routes/unread, RabbitMQ bus — wired for one instance.
 import Redis from "ioredis";
 import type { Server } from "bun";
-import type { Adapters } from "../adapters.ts";
+import type { Adapters, LocalSessionsView } from "../adapters.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
@@ -103,9 +103,9 @@ export async function createClusterAdapters<S extends Server<any>>(
 
     // After ZooKeeper expired our session (others saw our node vanish and dropped our port and
     // routes) or Redis came back (possibly empty), put our port and routes back.
-    let localSessions: () => Iterable<readonly [string, string]> = () => [];
+    let local: LocalSessionsView = { routes: () => [], onlineCounts: 0 };
     const resync = (why: string) =>
-      Promise.all([redis.hset(PORT_KEY, String(port), "0"), routes.rebuild(localSessions())]).then(
+      Promise.all([redis.hset(PORT_KEY, String(port), "0"), routes.rebuild(local.routes())]).then(
         () => ilog.info("routes.rebuilt", { why }),
         (err) => ilog.warn("routes.rebuild_failed", { why, err }),
       );
@@ -118,12 +118,11 @@ export async function createClusterAdapters<S extends Server<any>>(
     // Routes can also vanish with the connection up (FLUSHDB, eviction, a failover to a replica
     // that lacked them): compare what Redis holds for this instance with what it really holds.
     // Two audits in a row must disagree, so connections coming and going in between do not count.
-    let localCount = () => 0;
     let disagreements = 0;
     const audit = setInterval(async () => {
       try {
         const [inRedis, portKnown] = await Promise.all([routes.ownCount(), redis.hexists(PORT_KEY, String(port))]);
-        disagreements = inRedis !== localCount() || !portKnown ? disagreements + 1 : 0;
+        disagreements = inRedis !== local.onlineCounts || !portKnown ? disagreements + 1 : 0;
         if (disagreements >= 2) {
           disagreements = 0;
           routes.distrustFor(ROUTES_REBUILD_GRACE_MS);
@@ -150,9 +149,8 @@ export async function createClusterAdapters<S extends Server<any>>(
           rabbitmq: () => bus.health(),
           store: () => store.health(),
         },
-        setLocalSessions(list) {
-          localSessions = list;
-          localCount = () => [...list()].length;
+        setLocalSessions(sessions) {
+          local = sessions;
         },
         close: () =>
           closeAll(ilog, [

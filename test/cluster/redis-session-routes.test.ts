@@ -1,5 +1,5 @@
 // Session routes against a real Redis: multi-device, dead instances, purge and rebuild.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/cluster/redis-session-routes.ts";

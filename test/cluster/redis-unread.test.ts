@@ -1,5 +1,5 @@
 // Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisUnread } from "../../lib/cluster/redis-unread.ts";
 

@@ -1,7 +1,6 @@
 // The ZooKeeper registry against a real ZooKeeper: exact znodes, watched views, coalesced counts, expiry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import * as zookeeper from "node-zookeeper-client";
 import { createZkRegistry, type ZkRegistry } from "../../lib/cluster/zk-registry.ts";
 import { connectZk, CreateMode, ZkClient } from "../../lib/cluster/zk-client.ts";
 import { expireSession, removeTree } from "../support/zk.ts";

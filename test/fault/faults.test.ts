@@ -62,9 +62,12 @@ describe("an acked message is never lost", () => {
   }, 60_000);
 
   test("SIGTERM of an instance: its clients get 1001, reconnect, nothing is lost, port and znode released", async () => {
-    const victim = c.nodes.find((n) => !dead.has(n))!;
+    let victim!: Node;
     let onVictim: ResilientClient[] = [];
     await underLoad("SIGTERM one instance", async (clients) => {
+      // The live instance holding the most of these clients (where they landed depends on the load).
+      const held = (n: Node) => clients.filter((cl) => cl.port === n.port).length;
+      victim = c.nodes.filter((n) => !dead.has(n)).sort((x, y) => held(y) - held(x))[0];
       onVictim = clients.filter((cl) => cl.port === victim.port);
       expect(onVictim.length).toBeGreaterThan(0);
       victim.proc.kill("SIGTERM");
@@ -98,9 +101,15 @@ describe("an acked message is never lost", () => {
       await sh("bash scripts/services.sh redis >/dev/null");
       expect(await eventually(async () => (await http(`${origins()[0]}/health`, "GET")).status === 200, 15_000, 200)).toBe(true);
     });
-    // The ports of live instances are back in netty_port after the restart lost them.
+    // The ports of live instances are back in netty_port after the restart lost them. (Redis may
+    // also have loaded an older snapshot with ports of long-gone test clusters: those are not ours.)
     const live = c.nodes.filter((n) => !dead.has(n)).map((n) => String(n.port)).sort();
-    expect(await eventually(async () => Object.keys(await c.redis.hgetall(PORT_KEY)).sort().join() === live.join(), 5000)).toBe(true);
+    const missing = async () => {
+      const hash = await c.redis.hgetall(PORT_KEY);
+      return live.filter((p) => !(p in hash));
+    };
+    await eventually(async () => (await missing()).length === 0, 8000);
+    expect(await missing()).toEqual([]);
   }, 90_000);
 
   test("ZooKeeper restarted under load: instances keep serving and re-register", async () => {
