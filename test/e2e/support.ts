@@ -105,7 +105,8 @@ export async function say(p: ChatPage, text: string): Promise<void> {
 
 /** The bubbles of kind `who` containing `text` in the open conversation (only with delivery `status`, if given). */
 export function bubble(p: ChatPage, who: BubbleKind, text: string, status?: string): Locator {
-  return p.page.locator(`#message-list li.msg.${who}${status ? `[data-status="${status}"]` : ""}`, { hasText: text });
+  // Matched in the text only: the whole bubble also holds its time ("#2" + "08:15" reads "#208:15").
+  return p.page.locator(`#message-list li.msg.${who}${status ? `[data-status="${status}"]` : ""}`, { has: p.page.locator(".text", { hasText: text }) });
 }
 
 /** Waits until the open conversation shows a bubble of kind `who` containing `text` (with `status`, if given). */
