@@ -1,6 +1,8 @@
 # One chat instance (Bun's own guide: oven/bun base, locked deps in their own layer, non-root user).
 # Build: docker build -t bun-im .   Run standalone: docker run -p 8875:8875 bun-im
 # In a cluster set ZK_CONNECT, REDIS_URL, AMQP_URL, DATABASE_URL, and HOST_IP/PORT as clients reach it.
+# Each client connection is an open file: the instance takes the open-files limit minus a reserve
+# (MAX_CONNS lowers it). Raise the limit at run time: docker run --ulimit nofile=1048576:1048576 …
 FROM oven/bun:1.4.5 AS base
 WORKDIR /app
 

@@ -9,7 +9,8 @@ import { createLocalRoutes } from "./embedded/local-routes.ts";
 import { createMemoryUnread } from "./embedded/memory-unread.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { instanceIdOf, type InstanceRegistry } from "./registry.ts";
+import { instanceIdOf, type FullMarks, type InstanceRegistry } from "./registry.ts";
+import { createLocalFullMarks } from "./embedded/local-full-marks.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { createSqlStore } from "./sql-store.ts";
 import { createSqlGroups } from "./sql-groups.ts";
@@ -31,6 +32,8 @@ export interface Adapters {
   unread: UnreadCounters;
   marks: DeliveryMarks;
   groups: GroupStore;
+  /** Which instances are at their connection cap (getNettyOnlineInfo skips them). */
+  fullMarks: FullMarks;
   /** Named health checks for /health. */
   checks: Record<string, () => Promise<string>>;
   /** Tells the adapters where this instance's [userId, connId] pairs are, to rebuild routes after an outage. */
@@ -70,6 +73,7 @@ export async function createAdapters<S extends Server<any>>(
       registry, bus, routes, store, unread,
       marks: alwaysMarked,
       groups,
+      fullMarks: createLocalFullMarks(instanceIdOf(self)),
       checks: { store: () => store.health() },
       setLocalSessions() {}, // nothing to rebuild: routes live in this process
       async close() {

@@ -4,17 +4,18 @@ import type { DeliveryMarks } from "./delivery-marks.ts";
 import { failureStreak, type Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
-  CHAT_TYPES, ErrorCode, MsgType, USER_ID, USER_ID_RULE, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
+  CHAT_TYPES, ErrorCode, MsgType, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
   type ChatMsg, type DataContent,
-} from "./protocol.ts";
+} from "./protocol/frames.ts";
+import { EVERYONE, GROUP_PREFIX, MSG_ID_RULE, SYSTEM_SENDER, isGroupId, isMsgId, receiverIdProblem, userIdProblem } from "./protocol/ids.ts";
 import type { InstanceRegistry } from "./registry.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
 import type { Snowflake } from "./snowflake.ts";
 import { createDelivery, type Audience } from "./delivery.ts";
-import { EVERYONE, GROUP_PREFIX, SYSTEM_SENDER, isGroupId, type GroupStore } from "./groups.ts";
+import type { GroupStore } from "./groups.ts";
 import { createFrameLimiter } from "./limits.ts";
-import type { MessageStore, StoredMsg } from "./store.ts";
+import { StoreRefusedError, type MessageStore, type StoredMsg } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
 
 export interface ChatDeps {
@@ -48,6 +49,16 @@ export interface ChatOptions {
 
 export type Chat = ReturnType<typeof createChat>;
 
+/** A frame the core refuses: its sender gets `{"error":{code, message, clientMsgId}}`. */
+class FrameRefused extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+const refuse = (code: ErrorCode, message: string): never => {
+  throw new FrameRefused(code, message);
+};
+
 const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(MsgType));
 
 /** Creates the chat core. The WebSocket server calls open/message/close; the bus feeds `deliverRemote`. */
@@ -67,9 +78,10 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     metrics.framesOut.inc({ kind });
     sendTo(state, text);
   }
-  function fail(state: ConnState, code: ErrorCode, message: string): void {
+  /** Sends an error frame; with the refused frame's clientMsgId when it had one. */
+  function fail(state: ConnState, code: ErrorCode, message: string, clientMsgId?: string | null): void {
     metrics.errors.inc({ code });
-    reply(state, encodeError(code, message), "error");
+    reply(state, encodeError(code, message, clientMsgId), "error");
   }
   function countsChanged(): void {
     registry.setOnlineCounts(sessions.onlineCounts);
@@ -85,20 +97,21 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
   async function connectInit(state: ConnState, chatMsg: ChatMsg): Promise<void> {
     if (state.userId !== undefined) {
-      // Bound once: a repeated CONNECT_INIT neither re-binds nor re-counts.
+      // Bound once: a repeated CONNECT_INIT neither re-binds nor re-counts; naming another user is refused.
+      if (chatMsg.senderId != null && chatMsg.senderId !== state.userId) {
+        return refuse(ErrorCode.FORBIDDEN, `this connection is bound to ${state.userId}: open a new connection for another user`);
+      }
       if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId }), "ack");
       return;
     }
     const userId = chatMsg.senderId ?? state.conn.authUserId;
-    if (!userId || !USER_ID.test(userId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.senderId: a user id (${USER_ID_RULE}) is required`);
-    if (userId === SYSTEM_SENDER || isGroupId(userId)) {
-      return fail(state, ErrorCode.BAD_FRAME, `chatMsg.senderId: "${SYSTEM_SENDER}" and ids starting with "${GROUP_PREFIX}" are reserved`);
-    }
+    const problem = userIdProblem(userId);
+    if (problem || !userId) return refuse(ErrorCode.BAD_FRAME, `chatMsg.senderId: ${problem}`);
     if (state.conn.authUserId !== undefined && state.conn.authUserId !== userId) {
-      return fail(state, ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user of your token");
+      return refuse(ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user of your token");
     }
     if ((sessions.connsOf(userId)?.size ?? 0) >= opts.maxConnsPerUser) {
-      fail(state, ErrorCode.LIMIT_EXCEEDED, `a user may hold at most ${opts.maxConnsPerUser} connections on one instance`);
+      fail(state, ErrorCode.LIMIT_EXCEEDED, `a user may hold at most ${opts.maxConnsPerUser} connections on one instance`, chatMsg.clientMsgId);
       return state.conn.close(1008, "too many connections");
     }
     sessions.bind(state, userId);
@@ -110,25 +123,25 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     } catch (err) {
       routesAdd.fail({ err }); // rebuilt from live connections when the dependency returns
     }
-    if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId);
+    if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId, chatMsg.clientMsgId);
     if (state.closed) return;
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId }), "ack");
   }
 
-  async function replay(state: ConnState, userId: string, afterMsgId: string): Promise<void> {
+  async function replay(state: ConnState, userId: string, afterMsgId: string, clientMsgId?: string | null): Promise<void> {
     const held = state.held ?? [];
     try {
-      if (!/^\d{1,20}$/.test(afterMsgId)) throw new TypeError("chatMsg.msgId must be a decimal message id");
+      if (!isMsgId(afterMsgId)) throw new TypeError(`chatMsg.msgId: must be ${MSG_ID_RULE}`);
       const groups = opts.replayMax > 0 ? (await deps.groups.groupsOf(userId)).map((g) => g.groupId) : [];
       const missed = opts.replayMax > 0 ? await store.after(userId, afterMsgId, opts.replayMax, [...groups, EVERYONE]) : [];
       state.held = undefined;
       for (const m of missed) reply(state, encodeDataContent({ chatMsg: m, chatTime: frameTime(m), extend: null }), "replay");
     } catch (err) {
       state.held = undefined;
-      if (err instanceof TypeError) fail(state, ErrorCode.BAD_FRAME, err.message);
+      if (err instanceof TypeError) fail(state, ErrorCode.BAD_FRAME, err.message, clientMsgId);
       else {
         log.warn("replay.failed", { err });
-        fail(state, ErrorCode.UNAVAILABLE, "history is unavailable: reconnect later to receive missed messages");
+        fail(state, ErrorCode.UNAVAILABLE, "history is unavailable: reconnect later to receive missed messages", clientMsgId);
       }
     }
     for (const text of held) sendTo(state, text);
@@ -136,25 +149,27 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
   async function chat(state: ConnState, userId: string, chatMsg: ChatMsg): Promise<void> {
     const receiverId = chatMsg.receiverId;
-    if (!receiverId || !USER_ID.test(receiverId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.receiverId: a user id (${USER_ID_RULE}) is required`);
-    if (chatMsg.msgType === MsgType.WORDS && !chatMsg.msg) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msg: text messages need a non-empty msg");
+    const problem = receiverIdProblem(receiverId);
+    if (problem || !receiverId) return refuse(ErrorCode.BAD_FRAME, `chatMsg.receiverId: ${problem}`);
+    if (chatMsg.msgType === MsgType.WORDS && !chatMsg.msg) return refuse(ErrorCode.BAD_FRAME, "chatMsg.msg: text messages need a non-empty msg");
     if (chatMsg.msg && chatMsg.msg.length > opts.maxMsgChars) {
-      return fail(state, ErrorCode.BAD_FRAME, `chatMsg.msg: at most ${opts.maxMsgChars} characters`);
+      return refuse(ErrorCode.BAD_FRAME, `chatMsg.msg: at most ${opts.maxMsgChars} characters`);
     }
     const toGroup = chatMsg.communicationType === 2 || isGroupId(receiverId);
-    if (toGroup && !isGroupId(receiverId)) return fail(state, ErrorCode.BAD_FRAME, `chatMsg.receiverId: a group id ("${GROUP_PREFIX}…") is required with communicationType 2`);
+    if (toGroup && !isGroupId(receiverId)) return refuse(ErrorCode.BAD_FRAME, `chatMsg.receiverId: a group id ("${GROUP_PREFIX}…") is required with communicationType 2`);
     let audience: Audience = pair({ receiverId, senderId: userId });
     if (toGroup) {
       let members: string[];
       try {
         members = await deps.groups.members(receiverId);
       } catch {
-        return fail(state, ErrorCode.UNAVAILABLE, "the store is unavailable: resend later");
+        return refuse(ErrorCode.UNAVAILABLE, "the store is unavailable: resend later");
       }
-      if (!members.includes(userId)) return fail(state, ErrorCode.FORBIDDEN, `you are not a member of ${receiverId}`);
+      if (members.length === 0) return refuse(ErrorCode.NOT_FOUND, `no group ${receiverId}`);
+      if (!members.includes(userId)) return refuse(ErrorCode.FORBIDDEN, `you are not a member of ${receiverId}`);
       audience = { kind: "members", userIds: members };
     }
-    if (bus.full) return fail(state, ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
+    if (bus.full) return refuse(ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
     const now = new Date();
     const msg: StoredMsg = {
       ...chatMsg,
@@ -171,8 +186,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     try {
       saved = await store.save(msg);
     } catch (err) {
+      if (err instanceof StoreRefusedError) return refuse(ErrorCode.BAD_FRAME, err.message);
       metrics.storeErrors.inc();
-      return fail(state, ErrorCode.UNAVAILABLE, "the message was not stored: resend it later");
+      return refuse(ErrorCode.UNAVAILABLE, "the message was not stored: resend it later");
     }
     metrics.storeLatency.observe((performance.now() - started) / 1000);
     let delivered = true;
@@ -186,7 +202,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       const first = await store.get(saved.msgId);
       if (first) delivered = await delivery.route(await audienceOf(first), state.conn.id, encodeDataContent({ chatMsg: first, chatTime: frameTime(first), extend: state.conn.id }), first.msgId);
     }
-    if (!delivered) return fail(state, ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
+    if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
     deps.marks.mark(saved.msgId);
     if (chatMsg.clientMsgId) {
       reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }), "ack");
@@ -195,7 +211,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
   async function signed(state: ConnState, userId: string, chatMsg: ChatMsg): Promise<void> {
     const msgId = chatMsg.msgId;
-    if (!msgId || !/^\d{1,20}$/.test(msgId)) return fail(state, ErrorCode.BAD_FRAME, "chatMsg.msgId: the id of the message to sign is required");
+    if (!isMsgId(msgId)) return refuse(ErrorCode.BAD_FRAME, `chatMsg.msgId: the id of the message to sign is required, ${MSG_ID_RULE}`);
     let original: StoredMsg | undefined;
     let maySign = false;
     try {
@@ -205,10 +221,10 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       else maySign = original?.receiverId === userId;
       if (maySign) await store.markRead(msgId);
     } catch (err) {
-      return fail(state, ErrorCode.UNAVAILABLE, "the store is unavailable: sign the message again later");
+      return refuse(ErrorCode.UNAVAILABLE, "the store is unavailable: sign the message again later");
     }
-    if (!original) return fail(state, ErrorCode.NOT_FOUND, `no message ${msgId}`);
-    if (!maySign) return fail(state, ErrorCode.FORBIDDEN, "only the receiver of a message (a member, for a group) may sign it");
+    if (!original) return refuse(ErrorCode.NOT_FOUND, `no message ${msgId}`);
+    if (!maySign) return refuse(ErrorCode.FORBIDDEN, "only the receiver of a message (a member, for a group) may sign it");
     const notice: ChatMsg = { msgType: MsgType.SIGNED, msgId, senderId: userId, receiverId: original.senderId } as ChatMsg;
     await delivery.route(pair(notice), state.conn.id, encodeDataContent({ chatMsg: notice, chatTime: formatFrameTime(new Date()), extend: state.conn.id }), msgId);
     if (chatMsg.clientMsgId) reply(state, encodeAck({ clientMsgId: chatMsg.clientMsgId, msgId }), "ack");
@@ -235,13 +251,15 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const decoded = decode(text);
     if (!decoded.ok) {
       metrics.framesIn.inc({ type: "invalid" });
-      return fail(state, decoded.code, decoded.message);
+      return fail(state, decoded.code, decoded.message, decoded.clientMsgId);
     }
+    const clientMsgId = decoded.frame.chatMsg.clientMsgId;
     try {
       await handle(state, decoded.frame);
     } catch (err) {
+      if (err instanceof FrameRefused) return fail(state, err.code, err.message, clientMsgId);
       log.error("frame.failed", { conn: state.conn.id, err });
-      fail(state, ErrorCode.UNAVAILABLE, "the server could not handle this frame: try again");
+      fail(state, ErrorCode.UNAVAILABLE, "the server could not handle this frame: try again", clientMsgId);
     }
   }
 
@@ -253,12 +271,12 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     if (type === MsgType.CONNECT_INIT) return connectInit(state, chatMsg);
     if (type === MsgType.KEEPALIVE) return;
     if (type == null || (!CHAT_TYPES.has(type) && type !== MsgType.SIGNED)) {
-      return fail(state, ErrorCode.BAD_FRAME, `chatMsg.msgType: unknown type ${type ?? "(missing)"}; expected 0–4, 8 or 9`);
+      return refuse(ErrorCode.BAD_FRAME, `chatMsg.msgType: unknown type ${type ?? "(missing)"}; expected 0–4, 8 or 9`);
     }
     const userId = state.userId;
-    if (userId === undefined) return fail(state, ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
+    if (userId === undefined) return refuse(ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
     if (chatMsg.senderId != null && chatMsg.senderId !== userId) {
-      return fail(state, ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user this connection is bound to");
+      return refuse(ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user this connection is bound to");
     }
     if (type === MsgType.SIGNED) return signed(state, userId, chatMsg);
     return chat(state, userId, chatMsg);

@@ -44,6 +44,7 @@ const EnvSchema = v.object({
   ),
   FRAME_RATE_PER_CONN: v.optional(intIn(0, 1000000), "100"),
   MAX_CONNS_PER_USER: v.optional(intIn(1, 100000), "32"),
+  MAX_CONNS: v.optional(intIn(1, 100_000_000)),
   MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
   BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
@@ -81,6 +82,8 @@ export interface Config {
   frameRatePerConn: number;
   /** Connections one user may hold on one instance. */
   maxConnsPerUser: number;
+  /** Connections this instance holds before refusing upgrades; undefined: the open-files limit minus a reserve. */
+  maxConns: number | undefined;
   /** Longest `msg` in characters. */
   maxMsgChars: number;
   /** Bearer token of the admin routes (system broadcast); unset: they are disabled. */
@@ -150,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     allowedOrigins: e.ALLOWED_ORIGINS.split(",").map((o) => o.trim()),
     frameRatePerConn: e.FRAME_RATE_PER_CONN,
     maxConnsPerUser: e.MAX_CONNS_PER_USER,
+    maxConns: e.MAX_CONNS,
     maxMsgChars: e.MAX_MSG_CHARS,
     adminToken: e.ADMIN_TOKEN,
     benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",

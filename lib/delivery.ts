@@ -2,7 +2,7 @@
 import type { MessageBus } from "./bus.ts";
 import { failureStreak, type Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { decodeValue } from "./protocol.ts";
+import { decodeValue } from "./protocol/frames.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { sendTo, type LocalSessions } from "./sessions.ts";
 

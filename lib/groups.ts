@@ -1,13 +1,5 @@
 // Groups: named sets of users a message can be sent to (communicationType 2), and system broadcasts.
 
-/** Group ids are `group:<snowflake>`; user ids starting with it are refused. */
-export const GROUP_PREFIX = "group:";
-/** The sender of system broadcasts; its messages are stored with receiverId EVERYONE. */
-export const SYSTEM_SENDER = "system";
-export const EVERYONE = "*";
-
-export const isGroupId = (id: string) => id.startsWith(GROUP_PREFIX);
-
 export interface Group {
   groupId: string;
   name: string;

@@ -2,8 +2,9 @@
 import type { Context, Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import * as v from "valibot";
-import { GROUP_PREFIX, isGroupId, type GroupStore } from "./groups.ts";
-import { USER_ID, USER_ID_RULE } from "./protocol.ts";
+import { firstIssue, text } from "./protocol/values.ts";
+import type { GroupStore } from "./groups.ts";
+import { GROUP_ID, GROUP_ID_RULE, GROUP_PREFIX, USER_ID, USER_ID_RULE } from "./protocol/ids.ts";
 import { HttpError, grace } from "./http.ts";
 
 export interface GroupRouteDeps {
@@ -16,22 +17,26 @@ export interface GroupRouteDeps {
 
 const UserIds = v.pipe(v.array(v.pipe(v.string(), v.regex(USER_ID, `each must be ${USER_ID_RULE}`))), v.maxLength(10_000));
 const CreateBody = v.object({
-  name: v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(200)),
+  name: v.pipe(text(200), v.trim(), v.minLength(1, "must not be empty")),
   members: v.optional(UserIds, []),
   ownerId: v.optional(v.pipe(v.string(), v.regex(USER_ID, `must be ${USER_ID_RULE}`))),
 });
 const MembersBody = v.object({ userIds: UserIds });
-const BroadcastBody = v.object({ msg: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(16_384)) });
+const BroadcastBody = v.object({ msg: v.pipe(text(16_384), v.minLength(1, "must not be empty")) });
 
+/**
+ * The JSON body of a request, validated. The content type must say JSON: a cross-site form or
+ * `text/plain` request (which a browser sends without asking) is refused with 415.
+ */
 async function body<T extends v.GenericSchema>(c: Context, schema: T): Promise<v.InferOutput<T>> {
+  if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+    throw new HttpError(415, "the body must be JSON sent with Content-Type: application/json");
+  }
   const json = await c.req.json().catch(() => {
     throw new HttpError(400, "the body must be JSON");
   });
   const parsed = v.safeParse(schema, json);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    throw new HttpError(400, `${issue.path?.map((p) => String(p.key)).join(".") || "body"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new HttpError(400, firstIssue(parsed.issues, "body"));
   return parsed.output;
 }
 
@@ -40,7 +45,7 @@ export function addGroupRoutes(app: Hono<any>, deps: GroupRouteDeps): void {
   const caller = (c: Context): string | undefined => c.get("userId");
   const groupOf = async (c: Context) => {
     const groupId = c.req.param("groupId") ?? "";
-    if (!isGroupId(groupId)) throw new HttpError(400, `parameter groupId must start with "${GROUP_PREFIX}"`);
+    if (!GROUP_ID.test(groupId)) throw new HttpError(400, `parameter groupId must be ${GROUP_ID_RULE}`);
     const group = await deps.groups.get(groupId);
     if (!group) throw new HttpError(404, `no group ${groupId}`);
     return group;

@@ -1,17 +1,17 @@
 // The HTTP API (Hono): load-balancing route, health, metrics, history, unread counters, signRead.
 import { Hono, type Context } from "hono";
-import { serveStatic } from "hono/bun";
-import { join, relative } from "node:path";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { cors } from "hono/cors";
 import type { Auth } from "./auth.ts";
 import { addGroupRoutes, type GroupRouteDeps } from "./http-groups.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import { USER_ID, USER_ID_RULE } from "./protocol.ts";
-import { SYSTEM_SENDER, isGroupId } from "./groups.ts";
-import { leastLoaded, type InstanceRegistry } from "./registry.ts";
-import type { MessageStore } from "./store.ts";
+import { GROUP_ID, GROUP_ID_RULE, SYSTEM_SENDER, USER_ID, USER_ID_RULE, isGroupId, isMsgId, MSG_ID_RULE } from "./protocol/ids.ts";
+import { leastLoaded, type FullMarks, type InstanceRegistry } from "./registry.ts";
+import { StoreRefusedError, type MessageStore } from "./store.ts";
+import { hasControl } from "./protocol/values.ts";
 import type { UnreadCounters } from "./unread.ts";
 
 /** An error that knows its HTTP status; its message is shown to the caller. */
@@ -32,6 +32,7 @@ export interface HttpDeps extends Omit<GroupRouteDeps, "authEnabled"> {
   /** CORS: origins allowed to call the API from a browser; ["*"] allows any. */
   allowedOrigins: string[];
   registry: InstanceRegistry;
+  fullMarks: FullMarks;
   store: MessageStore;
   unread: UnreadCounters;
   metrics: Metrics;
@@ -59,10 +60,22 @@ function intParam(name: string, value: string | undefined, fallback: number, min
   return n;
 }
 
+/** The browser client's files by name (the folder is flat). */
+function clientFilesOf(dir: string): Map<string, ReturnType<typeof Bun.file>> {
+  const files = new Map<string, ReturnType<typeof Bun.file>>();
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isFile()) files.set(entry.name, Bun.file(join(dir, entry.name)));
+  return files;
+}
+
 /** Builds the Hono app; `server.ts` mounts it beside the WebSocket endpoint. */
 export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: string } }> {
   const app = new Hono<{ Variables: { userId?: string } }>();
   app.use("*", cors({ origin: deps.allowedOrigins.includes("*") ? "*" : deps.allowedOrigins }));
+  // A control character (NUL above all) names no route, file or id: refused before any handler.
+  app.use("*", async (c, next) => {
+    if (hasControl(c.req.path)) throw new HttpError(400, "the path must not contain control characters");
+    return next();
+  });
 
   // With AUTH_SECRET, /chat/* (but the load-balancing route) needs a Bearer token; the caller's
   // user id is then in c.get("userId"), and each route serves only that user's data.
@@ -84,13 +97,14 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
 
   app.onError((err, c) => {
     if (err instanceof HttpError) return grace(c, null, err.status, err.message);
-    deps.log.error("http.failed", { path: c.req.path, err });
+    if (err instanceof StoreRefusedError) return grace(c, null, 400, err.message);
+    deps.log.error("http.failed", { path: c.req.path.slice(0, 200), err });
     return grace(c, null, 503, "the server could not answer: a dependency may be down, try again shortly");
   });
   app.notFound((c) => grace(c, null, 404, `no route ${c.req.method} ${c.req.path}`));
 
   const onlineInfo = (c: Context) => {
-    const node = leastLoaded(deps.registry.nodes());
+    const node = leastLoaded(deps.registry.nodes(), deps.fullMarks.has);
     if (!node) throw new HttpError(503, "no chat instance is available right now: retry in a few seconds");
     return grace(c, { ip: node.ip, port: node.port, onlineCounts: node.onlineCounts });
   };
@@ -126,16 +140,22 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
     return c.body(await deps.metrics.registry.metrics());
   });
 
-  // The browser chat client (client/): plain files, no build step.
-  const clientRoot = relative(process.cwd(), join(import.meta.dir, "..", "client")) || ".";
-  app.get("/", serveStatic({ root: clientRoot, path: "index.html" }));
-  app.get("/client/*", serveStatic({ root: clientRoot, rewriteRequestPath: (p) => p.replace(/^\/client/, "") }));
+  // The browser chat client (client/): plain files, no build step. Only the files listed at start
+  // are served, by exact name: no request path ever reaches the file system.
+  const clientFiles = clientFilesOf(join(import.meta.dir, "..", "client"));
+  const serveFile = (c: Context, name: string) => {
+    const file = clientFiles.get(name);
+    return file ? new Response(file, { headers: { "content-type": file.type } }) : c.notFound();
+  };
+  app.get("/", (c) => serveFile(c, "index.html"));
+  app.get("/client/:name", (c) => serveFile(c, c.req.param("name")));
 
   addGroupRoutes(app, { ...deps, authEnabled: deps.auth.enabled });
 
   app.post("/chat/list/:senderId/:receiverId", async (c) => {
     const a = userParam(c, "senderId", c.req.param("senderId"));
     const b = userParam(c, "receiverId", c.req.param("receiverId"));
+    if (isGroupId(b) && !GROUP_ID.test(b)) throw new HttpError(400, `parameter receiverId: a group id is ${GROUP_ID_RULE}`);
     const page = intParam("page", c.req.query("page"), 1, 1, 1_000_000);
     const pageSize = intParam("pageSize", c.req.query("pageSize"), 20, 1, 200);
     if (isGroupId(b) || b === SYSTEM_SENDER) {
@@ -163,7 +183,7 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
 
   app.post("/chat/signRead/:msgId", async (c) => {
     const msgId = c.req.param("msgId");
-    if (!/^\d{1,20}$/.test(msgId)) throw new HttpError(400, "parameter msgId must be a decimal message id");
+    if (!isMsgId(msgId)) throw new HttpError(400, `parameter msgId must be ${MSG_ID_RULE}`);
     if (deps.auth.enabled) {
       const msg = await deps.store.get(msgId);
       if (!msg) throw new HttpError(404, `no message ${msgId}`);

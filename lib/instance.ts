@@ -12,6 +12,8 @@ import { createSnowflake } from "./snowflake.ts";
 import { createIdleSweeper, type IdleTracked } from "./idle.ts";
 import { createAuth } from "./auth.ts";
 import { createConnectLimiter } from "./limits.ts";
+import { createCapacity } from "./capacity.ts";
+import { everyInterval } from "./log.ts";
 
 interface WsData {
   conn?: Conn & IdleTracked;
@@ -52,6 +54,25 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   }
   let chat: Chat | undefined;
   let app: ReturnType<typeof createHttpApp> | undefined;
+  let fullMarks: Adapters["fullMarks"] | undefined;
+  const capacity = createCapacity({
+    maxConns: config.maxConns,
+    onCap: (cap) => metrics.connectionsCap.set(cap),
+    onFull(full) {
+      log.info(full ? "capacity.full" : "capacity.available", { connections: chat?.connectionCount, cap: capacity.cap });
+      fullMarks?.set(full);
+    },
+  });
+  const refusedFull = everyInterval(log, "conn.refused_full");
+  /** Past the cap: 503 and the connection closed, so a full instance keeps descriptors for the rest. */
+  function refuseFull(): Response {
+    metrics.upgradesRefused.inc({ reason: "full" });
+    refusedFull({ connections: chat?.connectionCount, cap: capacity.cap });
+    return new Response("this instance is full: ask getNettyOnlineInfo for another one, or retry later", {
+      status: 503,
+      headers: { connection: "close", "retry-after": "5" },
+    });
+  }
   let draining = false;
   const idle = createIdleSweeper(config.idleTimeoutS * 1000);
 
@@ -63,6 +84,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         const path = req.url.slice(req.url.indexOf("/", 8)).split("?")[0];
         if (path === "/ws") {
           if (!chat || draining) return new Response("not accepting connections", { status: 503 });
+          if (!capacity.admits(chat.connectionCount)) return refuseFull();
           const refused = await admitUpgrade(req, server.requestIP(req)?.address ?? "unknown");
           if (refused instanceof Response) return refused;
           if (server.upgrade(req, { data: { authUserId: refused.authUserId } })) return undefined;
@@ -85,6 +107,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
           ws.data.conn = conn;
           idle.add(conn);
           chat!.open(conn);
+          capacity.changed(chat!.connectionCount);
         },
         message(ws, data) {
           const conn = ws.data.conn!;
@@ -100,6 +123,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
           if (!conn) return;
           idle.delete(conn);
           chat!.close(conn);
+          capacity.changed(chat!.connectionCount);
         },
       },
     });
@@ -110,6 +134,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const instanceId = instanceIdOf(self);
   const ilog = log.child({ instance: instanceId });
   const { registry, bus, routes, store, unread, marks, groups } = adapters;
+  fullMarks = adapters.fullMarks;
+  if (config.maxConns !== undefined && config.maxConns > capacity.cap) {
+    ilog.warn("capacity.max_conns_above_limit", { maxConns: config.maxConns, cap: capacity.cap, message: "MAX_CONNS is above what the open-files limit allows: raise the limit (ulimit -n, LimitNOFILE=)" });
+  }
 
   const ids = createSnowflake(() => registry.workerId);
   chat = createChat(
@@ -125,7 +153,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   bus.onFrame((frame) => chat!.deliverRemote(frame));
   adapters.setLocalSessions(chat.sessions);
   app = createHttpApp({
-    registry, store, unread, metrics, auth, groups, log: ilog,
+    registry, fullMarks, store, unread, metrics, auth, groups, log: ilog,
     adminToken: config.adminToken,
     newGroupId: () => ids.next(),
     broadcast: (text) => chat!.broadcast(text),

@@ -54,3 +54,22 @@ export function failureStreak(log: Logger, event: string) {
     },
   };
 }
+
+/**
+ * Logs an event that anyone can cause (a refused row, a refused connection) at most once per
+ * `intervalMs` at warn level; a line after a quiet spell says how many were not logged.
+ */
+export function everyInterval(log: Logger, event: string, intervalMs = 10_000, now: () => number = Date.now) {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (fields?: Record<string, unknown>): void => {
+    const t = now();
+    if (t - last < intervalMs) {
+      suppressed++;
+      return;
+    }
+    log.warn(event, suppressed ? { ...fields, suppressed } : fields);
+    last = t;
+    suppressed = 0;
+  };
+}

@@ -11,6 +11,12 @@ export function createMetrics() {
   return {
     registry,
     connections: new Gauge({ name: "im_connections", help: "Open WebSocket connections", registers }),
+    connectionsCap: new Gauge({
+      name: "im_connections_cap",
+      help: "Connections this instance takes before refusing upgrades with 503 (MAX_CONNS or the open-files limit minus a reserve)",
+      registers,
+    }),
+    upgradesRefused: new Counter({ name: "im_upgrades_refused_total", help: "WebSocket upgrades refused, by reason", labelNames: ["reason"], registers }),
     onlineCounts: new Gauge({ name: "im_online_counts", help: "Connections that completed CONNECT_INIT", registers }),
     onlineUsers: new Gauge({ name: "im_online_users", help: "Distinct users with a bound connection", registers }),
     framesIn: new Counter({ name: "im_frames_in_total", help: "Frames received, by msgType", labelNames: ["type"], registers }),

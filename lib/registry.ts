@@ -32,13 +32,28 @@ export interface InstanceRegistry {
 }
 
 /**
- * Picks the instance with the fewest connections; ties are spread at random so that
- * a burst of new clients does not pile onto one instance.
+ * Which instances are full (at their connection cap, refusing new connections), seen by every
+ * instance so that getNettyOnlineInfo sends new clients elsewhere. Kept apart from the server-list
+ * node, whose data stays exactly the seed's `{ip, port, onlineCounts}`.
  */
-export function leastLoaded(nodes: readonly ServerNode[]): ServerNode | undefined {
+export interface FullMarks {
+  /** Marks this instance full, or not; applied in the background and after a session is renewed. */
+  set(full: boolean): void;
+  /** True while `instanceId` is marked full. */
+  has(instanceId: string): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Picks the instance with the fewest connections among those not full (among all when every one
+ * is: a full instance may have room again by the time the client connects); ties are spread at
+ * random so that a burst of new clients does not pile onto one instance.
+ */
+export function leastLoaded(nodes: readonly ServerNode[], isFull: (instanceId: string) => boolean = () => false): ServerNode | undefined {
+  const open = nodes.filter((n) => !isFull(instanceIdOf(n)));
   let min = Infinity;
   let ties: ServerNode[] = [];
-  for (const node of nodes) {
+  for (const node of open.length ? open : nodes) {
     if (node.onlineCounts < min) {
       min = node.onlineCounts;
       ties = [node];

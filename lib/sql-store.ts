@@ -3,9 +3,9 @@ import { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { failureStreak, type Logger } from "./log.ts";
-import type { MessageStore, SaveResult, StoredMsg } from "./store.ts";
-import { EVERYONE, SYSTEM_SENDER, isGroupId } from "./groups.ts";
+import { everyInterval, failureStreak, type Logger } from "./log.ts";
+import { StoreRefusedError, type MessageStore, type SaveResult, type StoredMsg } from "./store.ts";
+import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "./protocol/ids.ts";
 
 type Dialect = "sqlite" | "postgres";
 
@@ -37,9 +37,17 @@ const INDEXES = [
   "CREATE INDEX IF NOT EXISTS ix_chat_message_sender ON chat_message (sender_id, id)",
 ];
 
-// Ids are BIGINT. Callers accept up to 20 digits; a larger value names no row (PostgreSQL would throw).
-const MAX_ID = 9223372036854775807n;
-const isStorableId = (id: string) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_ID;
+/**
+ * True when a failed write was refused for its data (a value, a constraint), not because the store
+ * is unavailable: PostgreSQL SQLSTATE classes 22 (data exception), 23 (integrity constraint) and 54
+ * (program limit), SQLite's constraint, size and type errors. Only such a failure is worth splitting
+ * the batch for: the rows at fault fail, the others are written.
+ */
+export function isDataFault(err: unknown): boolean {
+  const e = err as { errno?: unknown; code?: unknown } | null;
+  if (typeof e?.errno === "string") return /^(22|23|54)/.test(e.errno);
+  return typeof e?.code === "string" && /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(e.code);
+}
 
 const SELECT_COLS = `CAST(id AS TEXT) AS id, sender_id, receiver_id, receiver_type, msg, msg_type, chat_time,
   show_msg_date_time_flag, video_path, video_width, video_height, video_times, voice_path,
@@ -167,8 +175,11 @@ async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
   for (const [name, type] of COLUMNS) {
     if (!have.has(name)) await sql.unsafe(`ALTER TABLE chat_message ADD COLUMN ${name} ${type.replace(" PRIMARY KEY", "")}`);
   }
-  // A seed-lineage table may still have msg VARCHAR(255): widen it.
-  if (dialect === "postgres") await sql.unsafe("ALTER TABLE chat_message ALTER COLUMN msg TYPE TEXT");
+  // A seed-lineage table may still have VARCHAR(255) texts: widen them, so that what the edge
+  // accepts (MAX_MSG_CHARS, MAX_PATH_CHARS) is stored on PostgreSQL as on SQLite.
+  if (dialect === "postgres") {
+    await sql.unsafe("ALTER TABLE chat_message ALTER COLUMN msg TYPE TEXT, ALTER COLUMN video_path TYPE TEXT, ALTER COLUMN voice_path TYPE TEXT");
+  }
   for (const ddl of INDEXES) await sql.unsafe(ddl);
 }
 
@@ -181,12 +192,31 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
   const writeRows: RowWriter = fileWriter ?? sqlWriter(sql);
 
   const writes = failureStreak(opts.log, "store.write_failed");
+  const refusals = everyInterval(opts.log, "store.row_refused");
   let queue: Pending[] = [];
   let writing: Promise<void> | null = null;
   let closed = false;
 
+  /**
+   * Writes a batch; when the store refuses it for its data, splits it in halves until the rows at
+   * fault are alone, so one bad row fails only its own sender. A failure of the store itself
+   * (connection, timeout) is thrown: every row of the batch fails with it.
+   */
   async function writeBatch(batch: Pending[]): Promise<void> {
-    const fresh = await writeRows(batch.map((p) => toRow(p.msg)));
+    let fresh: Set<string>;
+    try {
+      fresh = await writeRows(batch.map((p) => toRow(p.msg)));
+    } catch (err) {
+      if (!isDataFault(err)) throw err;
+      if (batch.length > 1) {
+        const half = batch.length >> 1;
+        await writeBatch(batch.slice(0, half));
+        return writeBatch(batch.slice(half));
+      }
+      const reason = (err as Error).message;
+      refusals({ msgId: batch[0].msg.msgId, sender: batch[0].msg.senderId, err });
+      return batch[0].reject(new StoreRefusedError(`the store cannot hold this message: ${reason}`));
+    }
     for (const p of batch) {
       if (fresh.has(p.msg.msgId)) {
         p.resolve({ msgId: p.msg.msgId, chatTime: p.msg.chatTime, duplicate: false });
@@ -248,7 +278,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
       return { records: Number(n), rows: rows.map(fromRow).reverse() };
     },
     async after(userId, afterMsgId, limit, alsoTo = []) {
-      if (!isStorableId(afterMsgId)) return [];
+      if (!isMsgId(afterMsgId)) return [];
       // SQLite numbers "$n" parameters in order of first appearance: keep them ascending in the text.
       const extra = alsoTo.map((_, i) => `$${i + 3}`).join(", ");
       const limitParam = `$${alsoTo.length + 3}`;
@@ -264,12 +294,12 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<MessageStor
       return rows.map(fromRow);
     },
     async get(msgId) {
-      if (!isStorableId(msgId)) return undefined;
+      if (!isMsgId(msgId)) return undefined;
       const rows = await sql.unsafe(`SELECT ${SELECT_COLS} FROM chat_message WHERE id = $1`, [msgId]);
       return rows.length ? fromRow(rows[0]) : undefined;
     },
     async markRead(msgId) {
-      if (!isStorableId(msgId)) return false;
+      if (!isMsgId(msgId)) return false;
       const res = await sql`UPDATE chat_message SET is_read = 1 WHERE id = ${msgId}`;
       return res.count > 0;
     },

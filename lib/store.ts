@@ -1,8 +1,16 @@
 // The message store: every chat message, for history, replay and read receipts.
-import type { ChatMsg } from "./protocol.ts";
+import type { ChatMsg } from "./protocol/frames.ts";
 
 /** A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set. */
 export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string };
+
+/**
+ * The store refused this one message's data (a value it cannot hold); the rest of its batch was
+ * stored. The sender gets BAD_FRAME with the reason; resending the same data cannot succeed.
+ */
+export class StoreRefusedError extends Error {
+  override name = "StoreRefusedError";
+}
 
 export interface SaveResult {
   msgId: string;
@@ -12,7 +20,11 @@ export interface SaveResult {
 }
 
 export interface MessageStore {
-  /** Persists one message; resolves once it is durable (writes are batched internally). */
+  /**
+   * Persists one message; resolves once it is durable (writes are batched internally). Rejects
+   * with StoreRefusedError when this message's data cannot be stored, with another error when the
+   * store is unavailable.
+   */
   save(msg: StoredMsg): Promise<SaveResult>;
   /**
    * Both directions between two users, page 1 newest; rows oldest first within the page. With a

@@ -10,6 +10,7 @@ test("compose.yaml is valid for docker-compose and runs the services, three inst
   expect(code).toBe(0);
   for (const svc of ["zookeeper", "redis", "rabbitmq", "postgres", "im1", "im2", "im3", "proxy"]) expect(out).toContain(`  ${svc}:`);
   expect(out.match(/healthcheck:/g)?.length).toBeGreaterThanOrEqual(4);
+  expect(out.match(/nofile:/g)?.length).toBe(3); // each instance raises its open-files limit
 });
 
 test("the Dockerfile builds from oven/bun with locked dependencies in their own layer, as a non-root user, with a health check", async () => {

@@ -16,6 +16,7 @@ import { createRedisSessionRoutes } from "./redis-session-routes.ts";
 import { createRedisUnread } from "./redis-unread.ts";
 import { createRedisDeliveryMarks } from "./redis-delivery-marks.ts";
 import { createZkRegistry } from "./zk-registry.ts";
+import { createZkFullMarks } from "./zk-full-marks.ts";
 
 /** How long lookups are not trusted after Redis came back or lost routes (other instances rebuild theirs). */
 const ROUTES_REBUILD_GRACE_MS = 10_000;
@@ -91,6 +92,8 @@ export async function createClusterAdapters<S extends Server<any>>(
       },
     });
     registry = reg;
+    cleanup.unshift(["registry", () => reg.close()]);
+    const fullMarks = await createZkFullMarks({ zk: reg.zk, namespace: config.zkNamespace, selfId: instanceId, log: ilog });
     reg.onInstanceGone((node) => {
       const goneId = instanceIdOf(node);
       if (goneId === instanceId) return; // our own old node after a session expiry: we still hold the port
@@ -143,6 +146,7 @@ export async function createClusterAdapters<S extends Server<any>>(
         unread,
         marks: createRedisDeliveryMarks(redis, ilog),
         groups,
+        fullMarks,
         checks: {
           zookeeper: () => reg.health(),
           redis: redisHealth,
@@ -155,6 +159,7 @@ export async function createClusterAdapters<S extends Server<any>>(
         close: () =>
           closeAll(ilog, [
             ["audit", async () => clearInterval(audit)],
+            ["full marks", () => fullMarks.close()],
             ["registry", () => reg.close()],
             ["routes", () => routes.close()],
             ["bus", () => bus.close()],

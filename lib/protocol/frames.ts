@@ -1,5 +1,7 @@
 // Wire protocol of SPEC §7: ChatMsg / DataContent schemas, msgType, error codes, encode/decode.
 import * as v from "valibot";
+import { EVERYONE, USER_ID, USER_ID_RULE } from "./ids.ts";
+import { firstIssue, int32, text } from "./values.ts";
 
 /** msgType values of the seed lineage. */
 export const MsgType = {
@@ -27,40 +29,40 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/**
- * User ids: 1–64 letters or digits of any script, or `_ . @ : + -`. Nothing else reaches a Redis
- * key, a znode or a log line.
- */
-export const USER_ID = /^[\p{L}\p{N}_.@:+\-]{1,64}$/u;
-export const USER_ID_RULE = "1–64 letters, digits or _ . @ : + -";
 /** Deepest JSON nesting accepted in a frame. */
 export const MAX_JSON_DEPTH = 32;
+/** Longest URL in videoPath / voicePath. */
+export const MAX_PATH_CHARS = 2048;
+/** Longest clientMsgId (the store's VARCHAR(64)). */
+export const MAX_CLIENT_MSG_ID_CHARS = 64;
+// Fields with no bound of their own are bounded by MAX_FRAME_BYTES; msg by MAX_MSG_CHARS in the core.
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-const str = v.nullish(v.string());
+const str = v.nullish(text(UNBOUNDED));
 const userId = v.nullish(v.pipe(v.string(), v.regex(USER_ID, `must be ${USER_ID_RULE}`)));
-const clientId = v.nullish(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(64, "must be at most 64 characters")));
-const int = v.nullish(v.pipe(v.number(), v.integer()));
+const clientId = v.nullish(v.pipe(text(MAX_CLIENT_MSG_ID_CHARS), v.minLength(1, "must not be empty")));
+const path = v.nullish(text(MAX_PATH_CHARS));
+const int = v.nullish(int32);
 const bool = v.nullish(v.boolean());
 // Clients of the seed sent msgId as a JSON number (Java Long); accept both, keep it a string.
-const id = v.nullish(
-  v.union([v.string(), v.pipe(v.number(), v.integer(), v.transform((n) => String(n)))]),
-);
+// Checked against MSG_ID where it names a message (replay, SIGNED); a chat frame's own is replaced.
+const id = v.nullish(v.pipe(v.union([v.string(), v.pipe(v.number(), v.integer(), v.transform(String))]), text(32)));
 
 /** ChatMsg as the seed lineage names and types its fields; unknown fields are dropped. */
 export const ChatMsgSchema = v.object({
   senderId: userId,
   // "*" addresses everyone (system broadcasts); the chat core refuses it from clients.
-  receiverId: v.nullish(v.pipe(v.string(), v.regex(/^(\*|[\p{L}\p{N}_.@:+\-]{1,64})$/u, `must be ${USER_ID_RULE}`))),
+  receiverId: v.nullish(v.pipe(v.string(), v.check((s) => s === EVERYONE || USER_ID.test(s), `must be ${USER_ID_RULE}`))),
   msg: str,
   msgType: int,
   msgId: id,
   chatTime: str,
   showMsgDateTimeFlag: bool,
-  videoPath: str,
+  videoPath: path,
   videoWidth: int,
   videoHeight: int,
   videoTimes: int,
-  voicePath: str,
+  voicePath: path,
   speakVoiceDuration: int,
   isRead: bool,
   communicationType: int,
@@ -78,7 +80,9 @@ export const DataContentSchema = v.object({
 });
 export type DataContent = v.InferOutput<typeof DataContentSchema>;
 
-export type Decoded = { ok: true; frame: DataContent } | { ok: false; code: ErrorCode; message: string };
+export type Decoded =
+  | { ok: true; frame: DataContent }
+  | { ok: false; code: ErrorCode; message: string; /** of a frame that parsed but was refused, when usable */ clientMsgId?: string };
 
 // A msgId sent as a JSON number beyond 2^53 (the seed's Java Long) would lose digits in a double:
 // for such frames only, a reviver keeps the number's source text (the digits as sent).
@@ -121,9 +125,10 @@ export function decode(text: string): Decoded {
 export function decodeValue(json: unknown): Decoded {
   const parsed = v.safeParse(DataContentSchema, json);
   if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const path = issue.path?.map((p) => String(p.key)).join(".") || "frame";
-    return { ok: false, code: ErrorCode.BAD_FRAME, message: `${path}: ${issue.message}` };
+    // The refused frame's clientMsgId, when it is one, so that the client knows which message failed.
+    const cid = (json as { chatMsg?: { clientMsgId?: unknown } } | null)?.chatMsg?.clientMsgId;
+    const clientMsgId = v.is(ChatMsgSchema.entries.clientMsgId, cid) && cid ? (cid as string) : undefined;
+    return { ok: false, code: ErrorCode.BAD_FRAME, message: firstIssue(parsed.issues, "frame"), clientMsgId };
   }
   return { ok: true, frame: parsed.output };
 }
@@ -139,8 +144,8 @@ export function encodeDataContent(dc: { chatMsg: ChatMsg; chatTime: string; exte
   return JSON.stringify({ chatMsg: compact(dc.chatMsg), chatTime: dc.chatTime, extend: dc.extend ?? undefined });
 }
 
-export function encodeError(code: ErrorCode, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+export function encodeError(code: ErrorCode, message: string, clientMsgId?: string | null): string {
+  return JSON.stringify({ error: clientMsgId ? { code, message, clientMsgId } : { code, message } });
 }
 
 export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string }): string {

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../lib/log.ts";
 import { createSnowflake } from "../../lib/snowflake.ts";
-import { createSqlStore } from "../../lib/sql-store.ts";
-import type { MessageStore, StoredMsg } from "../../lib/store.ts";
+import { createSqlStore, isDataFault } from "../../lib/sql-store.ts";
+import { StoreRefusedError, type MessageStore, type StoredMsg } from "../../lib/store.ts";
 
 /** How one suite reaches a database: a URL for the store, and a raw connection to inspect it. */
 interface Backend {
@@ -20,6 +20,8 @@ interface Backend {
   raw(): SQL;
   columns(sql: SQL): Promise<Map<string, string>>;
   tearDown(): Promise<void>;
+  /** Rows this database itself refuses (the edge keeps them out; the store must still fail them alone). */
+  poisons: Array<[string, Partial<StoredMsg>]>;
 }
 
 const ids = createSnowflake(77);
@@ -91,9 +93,10 @@ function storeSuite(backend: Backend): void {
       expect(old).toMatchObject({ msgId: oldId, senderId: "old-a", receiverId: "old-b", msg: "from the seed", msgType: 1, chatTime: "2019-05-01 10:00:00", isRead: true });
       expect(old!.clientMsgId).toBeUndefined();
 
-      const long = msg("old-a", "old-b", { msg: "x".repeat(10_000), clientMsgId: "long-1" });
+      // The edge allows MAX_PATH_CHARS in videoPath / voicePath: the seed's VARCHAR(255) is widened too.
+      const long = msg("old-a", "old-b", { msg: "x".repeat(10_000), clientMsgId: "long-1", videoPath: "v".repeat(2048), voicePath: "a".repeat(2048) });
       expect(await store.save(long)).toEqual({ msgId: long.msgId, chatTime: long.chatTime, duplicate: false });
-      expect((await store.get(long.msgId))!.msg).toBe(long.msg);
+      expect((await store.get(long.msgId))!).toMatchObject({ msg: long.msg, videoPath: long.videoPath, voicePath: long.voicePath });
       const page = await store.history("old-a", "old-b", 1, 10);
       expect(page.records).toBe(2);
       expect(page.rows.map((r) => r.msgId)).toEqual([oldId, long.msgId]);
@@ -186,6 +189,30 @@ function storeSuite(backend: Backend): void {
       expect(results.find((r) => !r.duplicate)!.msgId).toBe(winner);
       expect(await count(raw, "client_msg_id = 'burst'")).toBe(1);
     });
+
+    for (const [what, poison] of backend.poisons) {
+      test(`a row the store refuses (${what}) fails alone: every other row of its batch is stored`, async () => {
+        const blocker = store.save(msg("x", "y")); // holds the writer so the saves below gather in one batch
+        const good = Array.from({ length: 40 }, (_, i) => msg(`good${i % 4}`, "bystander", { clientMsgId: `g${i}` }));
+        const bad = [5, 17, 33].map((i) => ({ at: i, m: msg("attacker", "bystander", { clientMsgId: `p${i}`, ...poison }) }));
+        const rows = [...good];
+        for (const { at, m } of bad) rows.splice(at, 0, m);
+        const settled = await Promise.allSettled(rows.map((m) => store.save(m)));
+        await blocker;
+        const outcome = new Map(rows.map((m, i) => [m.msgId, settled[i]]));
+        for (const m of good) expect(outcome.get(m.msgId)).toEqual({ status: "fulfilled", value: { msgId: m.msgId, chatTime: m.chatTime, duplicate: false } });
+        for (const { m } of bad) {
+          const r = outcome.get(m.msgId)!;
+          expect(r.status).toBe("rejected");
+          const err = (r as PromiseRejectedResult).reason;
+          expect(err).toBeInstanceOf(StoreRefusedError);
+          expect(err.message).toStartWith("the store cannot hold this message:");
+        }
+        expect(await count(raw, "receiver_id = 'bystander' AND sender_id <> 'attacker'")).toBe(good.length);
+        expect(await count(raw, "sender_id = 'attacker'")).toBe(0);
+        for (const m of good.slice(0, 3)) expect((await store.get(m.msgId))!.msg).toBe(m.msg);
+      });
+    }
 
     describe("history", () => {
       // a<->b alternate directions: 7 messages; plus traffic with others that must be excluded.
@@ -388,6 +415,7 @@ storeSuite({
     return new Map(rows.map((r) => [r.name, r.type.toLowerCase()]));
   },
   async tearDown() {},
+  poisons: [["msg_type NULL: a NOT NULL constraint", { msgType: null as unknown as number }]],
 });
 
 describe("SQLite URLs", () => {
@@ -460,4 +488,26 @@ storeSuite({
   async tearDown() {
     await pgAdmin?.close();
   },
+  poisons: [
+    ["a NUL in msg", { msg: "poison\u0000N" }],
+    ["videoWidth beyond int4", { msgType: 4, videoWidth: 2147483648 }],
+    ["msg_type NULL: a NOT NULL constraint", { msgType: null as unknown as number }],
+  ],
+});
+
+describe("what counts as the data's fault", () => {
+  test("PostgreSQL's data and constraint errors do; a refused connection does not", async () => {
+    const sql = new SQL(pgUrl, { max: 1 });
+    const errorOf = (q: Promise<unknown>) => q.then(() => undefined, (e) => e);
+    await sql`CREATE TEMP TABLE fault_probe (a TEXT, b INT4 NOT NULL)`;
+    expect(isDataFault(await errorOf(sql`INSERT INTO fault_probe VALUES (${"a\u0000"}, 1)`))).toBe(true);
+    expect(isDataFault(await errorOf(sql`INSERT INTO fault_probe VALUES ('a', ${2147483648})`))).toBe(true);
+    expect(isDataFault(await errorOf(sql`INSERT INTO fault_probe VALUES ('a', NULL)`))).toBe(true);
+    expect(isDataFault(await errorOf(sql`SELECT * FROM no_such_table`))).toBe(false);
+    await sql.close();
+    const down = new SQL("postgres://im:im@127.0.0.1:1/im_test", { max: 1, connectionTimeout: 2 });
+    const refused = await errorOf(down`SELECT 1`);
+    expect(refused).toBeDefined();
+    expect(isDataFault(refused)).toBe(false);
+  });
 });

@@ -191,10 +191,13 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       expect((await b1.nextMessage()).chatMsg.future).toBeUndefined();
     });
 
-    test("a second CONNECT_INIT on a connection neither re-binds nor re-counts it", async () => {
+    test("a second CONNECT_INIT on a connection neither re-binds nor re-counts it; naming another user is FORBIDDEN", async () => {
       const [a, b, c] = [user("a"), user("b"), user("c")];
       const a1 = await login(0, a);
-      await a1.init(c); // ignored: still bound to a
+      await a1.init(a); // the same user again: acked, nothing changes
+      a1.send({ chatMsg: { senderId: c, msgType: 0, clientMsgId: "as-c" } });
+      expect((await a1.next((f) => f.error)).error).toMatchObject({ code: "FORBIDDEN", clientMsgId: "as-c" });
+      expect(a1.frames.some((f) => f.ack?.clientMsgId === "as-c")).toBe(false);
       const sender = await login(1, b);
       await sender.say(b, c, "to c");
       await a1.expectNothing(300, (f) => f.chatMsg);

@@ -53,6 +53,18 @@ function watchOutput(node: Omit<Node, "port">): Promise<number> {
   });
 }
 
+/** Starts `bun run server.ts` with `env` over this process's; resolves once it announces its port. */
+export async function spawnServer(env: Record<string, string>): Promise<Node> {
+  const fullEnv = { ...(process.env as Record<string, string>), ...env };
+  const proc = Bun.spawn(["bun", "run", "server.ts"], { cwd: ROOT, env: fullEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const partial = { proc, env: fullEnv, log: [] as string[] };
+  const port = await Promise.race([
+    watchOutput(partial),
+    Bun.sleep(20000).then(() => Promise.reject(new Error(`instance did not listen within 20 s:\n${partial.log.join("\n")}`))),
+  ]);
+  return { ...partial, port };
+}
+
 export interface ClusterOptions {
   size: number;
   env?: Record<string, string>;
@@ -102,14 +114,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const nodes: Node[] = [];
 
   async function start(env: Record<string, string> = {}): Promise<Node> {
-    const fullEnv = { ...(process.env as Record<string, string>), ...baseEnv, ...env };
-    const proc = Bun.spawn(["bun", "run", "server.ts"], { cwd: ROOT, env: fullEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const partial = { proc, env: fullEnv, log: [] as string[] };
-    const port = await Promise.race([
-      watchOutput(partial),
-      Bun.sleep(20000).then(() => Promise.reject(new Error(`instance did not listen within 20 s:\n${partial.log.join("\n")}`))),
-    ]);
-    const node: Node = { ...partial, port };
+    const node = await spawnServer({ ...baseEnv, ...env });
     nodes.push(node);
     return node;
   }

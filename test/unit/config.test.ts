@@ -49,6 +49,11 @@ describe("loadConfig", () => {
     expect(c.shutdownTimeoutMs).toBe(5000);
     expect(c.replayMax).toBe(10000);
     expect(c.connectRatePerIp).toBe(0);
+    expect(c.maxConns).toBeUndefined(); // the open-files limit decides
+  });
+
+  test("MAX_CONNS is taken as given", () => {
+    expect(loadConfig({ MAX_CONNS: "5000" }).maxConns).toBe(5000);
   });
 
   test("numeric variables are parsed to numbers", () => {
@@ -110,6 +115,8 @@ describe("loadConfig", () => {
     ["ZK_CONNECT", "not a host"],
     ["HOST_IP", "not-an-ip"],
     ["MAX_FRAME_BYTES", "1e5"],
+    ["MAX_CONNS", "0"],
+    ["MAX_CONNS", "many"],
   ];
   for (const [name, value] of invalid) {
     test(`${name}=${value} throws a ConfigError whose message names ${name}`, () => {

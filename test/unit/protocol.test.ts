@@ -12,7 +12,7 @@ import {
   MAX_JSON_DEPTH,
   MsgType,
   type Decoded,
-} from "../../lib/protocol.ts";
+} from "../../lib/protocol/frames.ts";
 
 /** decode() that must not throw; fails the test with the input when it does. */
 function safeDecode(text: string): Decoded {

@@ -1,0 +1,13 @@
+// Standalone full marks: the only instance is full or not; getNettyOnlineInfo still names it.
+import type { FullMarks } from "../registry.ts";
+
+export function createLocalFullMarks(selfId: string): FullMarks {
+  let full = false;
+  return {
+    set(value) {
+      full = value;
+    },
+    has: (instanceId) => full && instanceId === selfId,
+    async close() {},
+  };
+}
