@@ -40,7 +40,7 @@ const relUrl = (url: string) => {
 
 /** The project file or package a frame belongs to, or undefined for runtime internals and native code. */
 function componentOf(url: string): string | undefined {
-  if (/^(internal:sql|bun:sql)/.test(url)) return "Bun.SQL / SQLite (lib/sql-store.ts writes and reads)";
+  if (/^(internal:sql|bun:sql)/.test(url)) return "Bun.SQL / SQLite (lib/adapters/sql/store.ts writes and reads)";
   const s = shortUrl(url);
   if (s.startsWith("lib/") || s === "server.ts" || s.startsWith("node_modules/")) return s;
   return undefined;

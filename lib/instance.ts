@@ -1,18 +1,18 @@
 // Composition of one instance: adapters -> chat core -> Hono app -> Bun.serve -> graceful stop.
 import type { Server, ServerWebSocket } from "bun";
-import { createChat, type Chat } from "./chat.ts";
+import { createChat, type Chat } from "./core/chat.ts";
 import { checkPrivilegedPort, type Config } from "./config.ts";
-import { createAdapters, type Adapters } from "./adapters.ts";
-import { createHttpApp } from "./http.ts";
+import { createAdapters, type Adapters } from "./adapters/standalone.ts";
+import { createHttpApp } from "./transport/http/app.ts";
 import type { Logger } from "./log.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
-import { instanceIdOf } from "./registry.ts";
-import type { Conn } from "./sessions.ts";
-import { createSnowflake } from "./snowflake.ts";
-import { createIdleSweeper, type IdleTracked } from "./idle.ts";
-import { createAuth } from "./auth.ts";
-import { createConnectLimiter } from "./limits.ts";
-import { createCapacity } from "./capacity.ts";
+import { createMetrics, type Metrics } from "./adapters/metrics.ts";
+import { instanceIdOf } from "./core/registry.ts";
+import type { Conn } from "./core/sessions.ts";
+import { createSnowflake } from "./protocol/snowflake.ts";
+import { createIdleSweeper, type IdleTracked } from "./transport/idle.ts";
+import { createAuth } from "./transport/auth.ts";
+import { createConnectLimiter } from "./transport/limits.ts";
+import { createCapacity } from "./transport/capacity.ts";
 import { everyInterval } from "./log.ts";
 
 interface WsData {

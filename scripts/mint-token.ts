@@ -1,5 +1,5 @@
 // Mints a development JWT for a user: AUTH_SECRET=… bun scripts/mint-token.ts <userId> [ttlSeconds]
-import { mintToken } from "../lib/auth.ts";
+import { mintToken } from "../lib/transport/auth.ts";
 
 const [userId, ttl = "3600"] = process.argv.slice(2);
 const secret = Bun.env.AUTH_SECRET;

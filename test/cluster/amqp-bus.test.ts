@@ -1,7 +1,7 @@
 // The RabbitMQ message bus against a real broker, in a vhost of its own: routing, persistence, recovery.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "amqplib";
-import { type AmqpBus, type AmqpBusOptions, BrokerUnavailableError, createAmqpBus, PERSIST_QUEUE } from "../../lib/cluster/amqp-bus.ts";
+import { type AmqpBus, type AmqpBusOptions, BrokerUnavailableError, createAmqpBus, PERSIST_QUEUE } from "../../lib/adapters/rabbitmq/bus.ts";
 import { createLogger, silentLogger } from "../../lib/log.ts";
 
 const VHOST = `im-test-amqp-bus-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

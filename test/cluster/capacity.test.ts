@@ -2,7 +2,7 @@
 // container would have it) it answers upgrades 503, keeps /health and getNettyOnlineInfo answering,
 // marks itself full in ZooKeeper so new clients are sent elsewhere, and its held clients keep chatting.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { reservedDescriptors } from "../../lib/capacity.ts";
+import { reservedDescriptors } from "../../lib/transport/capacity.ts";
 import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
 import { http } from "../support/target.ts";
 import { TestClient } from "../support/ws-client.ts";

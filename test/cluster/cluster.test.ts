@@ -1,6 +1,6 @@
 // Cluster mode against real ZooKeeper, Redis and RabbitMQ with instances as separate processes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { PORT_KEY } from "../../lib/cluster/redis-ports.ts";
+import { PORT_KEY } from "../../lib/adapters/redis/ports.ts";
 import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
 import { http } from "../support/target.ts";
 import { TestClient } from "../support/ws-client.ts";

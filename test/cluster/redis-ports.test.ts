@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
 import { connectTestRedis } from "../support/redis.ts";
-import { allocateAndBind, allocatePort, PORT_KEY, releasePort } from "../../lib/cluster/redis-ports.ts";
+import { allocateAndBind, allocatePort, PORT_KEY, releasePort } from "../../lib/adapters/redis/ports.ts";
 
 // `netty_port` has a fixed name, so this file owns a whole logical database.
 const REDIS_URL = "redis://127.0.0.1:6379/11";

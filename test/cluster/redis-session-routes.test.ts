@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { useFlushedRedis } from "../support/redis.ts";
-import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/cluster/redis-session-routes.ts";
+import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/adapters/redis/session-routes.ts";
 import { silentLogger } from "../../lib/log.ts";
 
 const REDIS_URL = "redis://127.0.0.1:6379/12";

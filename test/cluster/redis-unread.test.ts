@@ -1,7 +1,7 @@
 // Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes.
 import { describe, expect, test } from "bun:test";
 import { useFlushedRedis } from "../support/redis.ts";
-import { createRedisUnread } from "../../lib/cluster/redis-unread.ts";
+import { createRedisUnread } from "../../lib/adapters/redis/unread.ts";
 
 const REDIS_URL = "redis://127.0.0.1:6379/13";
 const useRedis = useFlushedRedis(REDIS_URL);

@@ -12,8 +12,8 @@ import {
   LockTimeoutError,
   sortLockNodes,
   type LockZk,
-} from "../../lib/cluster/rw-lock.ts";
-import { connectZk, ZkClient } from "../../lib/cluster/zk-client.ts";
+} from "../../lib/adapters/zookeeper/rw-lock.ts";
+import { connectZk, ZkClient } from "../../lib/adapters/zookeeper/client.ts";
 import { expireSession, removeTree } from "../support/zk.ts";
 
 const ZK = "127.0.0.1:2181";

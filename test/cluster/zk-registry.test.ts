@@ -1,11 +1,11 @@
 // The ZooKeeper registry against a real ZooKeeper: exact znodes, watched views, coalesced counts, expiry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
-import { createZkRegistry, type ZkRegistry } from "../../lib/cluster/zk-registry.ts";
-import { connectZk, CreateMode, ZkClient } from "../../lib/cluster/zk-client.ts";
+import { createZkRegistry, type ZkRegistry } from "../../lib/adapters/zookeeper/registry.ts";
+import { connectZk, CreateMode, ZkClient } from "../../lib/adapters/zookeeper/client.ts";
 import { expireSession, removeTree } from "../support/zk.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
-import type { ServerNode } from "../../lib/registry.ts";
+import type { ServerNode } from "../../lib/core/registry.ts";
 
 const ZK = "127.0.0.1:2181";
 const NS = `imtest-${randomUUID().slice(0, 8)}`;

@@ -1,7 +1,7 @@
 // Fault tests on a real cluster: instances killed and stopped under load, broker/Redis/ZooKeeper
 // restarted under load. Every acked message must reach its receiver (live or by replay).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { PORT_KEY } from "../../lib/cluster/redis-ports.ts";
+import { PORT_KEY } from "../../lib/adapters/redis/ports.ts";
 import { eventually, startCluster, type Cluster, type Node } from "../support/cluster.ts";
 import { printTable, report, ResilientClient, settle, startLoad, type LoadReport } from "../support/chat-load.ts";
 import { http } from "../support/target.ts";

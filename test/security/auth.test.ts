@@ -1,7 +1,7 @@
 // Authentication and authorization with AUTH_SECRET: nobody sends, reads or signs as another user.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
-import { mintToken } from "../../lib/auth.ts";
+import { mintToken } from "../../lib/transport/auth.ts";
 import { standaloneTarget, type Target } from "../support/target.ts";
 import { TestClient } from "../support/ws-client.ts";
 

@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mintToken } from "../../lib/auth.ts";
+import { mintToken } from "../../lib/transport/auth.ts";
 import { TestClient } from "../support/ws-client.ts";
 
 const SECRET = "fuzz-secret-0123456789abcdef";

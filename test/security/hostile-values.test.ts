@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mintToken } from "../../lib/auth.ts";
+import { mintToken } from "../../lib/transport/auth.ts";
 import { spawnServer, startCluster, type Node } from "../support/cluster.ts";
 import { TestClient, type Frame } from "../support/ws-client.ts";
 

@@ -1,13 +1,13 @@
-// The message store (lib/sql-store.ts): one behavioural suite, run against SQLite and a real PostgreSQL.
+// The message store (lib/adapters/sql/store.ts): one behavioural suite, run against SQLite and a real PostgreSQL.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../lib/log.ts";
-import { createSnowflake } from "../../lib/snowflake.ts";
-import { createSqlStore, isDataFault } from "../../lib/sql-store.ts";
-import { StoreRefusedError, type MessageStore, type StoredMsg } from "../../lib/store.ts";
+import { createSnowflake } from "../../lib/protocol/snowflake.ts";
+import { createSqlStore, isDataFault } from "../../lib/adapters/sql/store.ts";
+import { StoreRefusedError, type MessageStore, type StoredMsg } from "../../lib/core/store.ts";
 
 /** How one suite reaches a database: a URL for the store, and a raw connection to inspect it. */
 interface Backend {

@@ -5,7 +5,7 @@ import Redis from "ioredis";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectZk, type ZkClient } from "../../lib/cluster/zk-client.ts";
+import { connectZk, type ZkClient } from "../../lib/adapters/zookeeper/client.ts";
 import type { Target } from "./target.ts";
 import { removeTree } from "./zk.ts";
 

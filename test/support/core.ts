@@ -1,18 +1,18 @@
 // The chat core on the in-process adapters and an in-memory SQLite store, driven without a network:
 // connections are plain objects that record what the core sends them.
-import { createChat, type Chat, type ChatOptions } from "../../lib/chat.ts";
-import { alwaysMarked } from "../../lib/delivery-marks.ts";
-import { createLocalBus } from "../../lib/embedded/local-bus.ts";
-import { createLocalRegistry } from "../../lib/embedded/local-registry.ts";
-import { createLocalRoutes } from "../../lib/embedded/local-routes.ts";
-import { createMemoryUnread } from "../../lib/embedded/memory-unread.ts";
+import { createChat, type Chat, type ChatOptions } from "../../lib/core/chat.ts";
+import { alwaysMarked } from "../../lib/core/delivery-marks.ts";
+import { createLocalBus } from "../../lib/adapters/memory/bus.ts";
+import { createLocalRegistry } from "../../lib/adapters/memory/registry.ts";
+import { createLocalRoutes } from "../../lib/adapters/memory/session-routes.ts";
+import { createMemoryUnread } from "../../lib/adapters/memory/unread.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { createMetrics } from "../../lib/metrics.ts";
-import type { Conn } from "../../lib/sessions.ts";
-import { createSnowflake } from "../../lib/snowflake.ts";
-import { createSqlGroups } from "../../lib/sql-groups.ts";
-import { createSqlStore } from "../../lib/sql-store.ts";
-import type { MessageStore } from "../../lib/store.ts";
+import { createMetrics } from "../../lib/adapters/metrics.ts";
+import type { Conn } from "../../lib/core/sessions.ts";
+import { createSnowflake } from "../../lib/protocol/snowflake.ts";
+import { createSqlGroups } from "../../lib/adapters/sql/groups.ts";
+import { createSqlStore } from "../../lib/adapters/sql/store.ts";
+import type { MessageStore } from "../../lib/core/store.ts";
 
 export interface FakeConn extends Conn {
   readonly sent: any[];

@@ -1,6 +1,6 @@
 // ZooKeeper helpers for tests: remove a subtree, expire a client's session.
 import zookeeper from "node-zookeeper-client";
-import type { ZkClient } from "../../lib/cluster/zk-client.ts";
+import type { ZkClient } from "../../lib/adapters/zookeeper/client.ts";
 
 /** Removes `path` and everything below it (missing nodes are fine). */
 export async function removeTree(zk: ZkClient, path: string): Promise<void> {

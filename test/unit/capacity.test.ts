@@ -1,7 +1,7 @@
 // Unit tests of lib/capacity.ts (fake limits and time) and of least-loaded routing around full instances.
 import { describe, expect, test } from "bun:test";
-import { capOf, createCapacity, openFilesLimit, reservedDescriptors } from "../../lib/capacity.ts";
-import { leastLoaded } from "../../lib/registry.ts";
+import { capOf, createCapacity, openFilesLimit, reservedDescriptors } from "../../lib/transport/capacity.ts";
+import { leastLoaded } from "../../lib/core/registry.ts";
 
 describe("the connection cap", () => {
   test("is the open-files limit minus a reserve of at least 128 or 5%", () => {

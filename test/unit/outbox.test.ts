@@ -1,8 +1,8 @@
 // The outbox in front of the bus: frames held during an outage flush in order; past the bound, refused.
 import { describe, expect, test } from "bun:test";
-import type { MessageBus } from "../../lib/bus.ts";
+import type { MessageBus } from "../../lib/core/bus.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { createOutbox } from "../../lib/outbox.ts";
+import { createOutbox } from "../../lib/adapters/outbox.ts";
 
 /** A bus whose broker is down until `up` is set: publishes reject, then land in `landed`. */
 function flakyBus() {

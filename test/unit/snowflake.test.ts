@@ -1,6 +1,6 @@
 // Unit tests of lib/snowflake.ts: decimal, strictly increasing, unique ids; worker bits; clock faults.
 import { describe, expect, test } from "bun:test";
-import { compareIds, createSnowflake } from "../../lib/snowflake.ts";
+import { compareIds, createSnowflake } from "../../lib/protocol/snowflake.ts";
 
 const EPOCH_MS = 1577836800000; // 2020-01-01T00:00:00Z
 const workerOf = (id: string) => Number((BigInt(id) >> 12n) & 0x3ffn);

@@ -1,7 +1,7 @@
 // Session routes in Redis: which instances hold which connections of every user (all devices).
 import type Redis from "ioredis";
-import type { Logger } from "../log.ts";
-import type { SessionRoutes } from "../session-routes.ts";
+import type { Logger } from "../../log.ts";
+import type { SessionRoutes } from "../../core/session-routes.ts";
 
 /** The Redis commands this module uses. */
 export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hlen" | "ping" | "status">;

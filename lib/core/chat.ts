@@ -1,20 +1,20 @@
 // The chat core: frames in, deliveries out. Knows the small interfaces, not ZooKeeper/Redis/RabbitMQ.
 import type { MessageBus } from "./bus.ts";
 import type { DeliveryMarks } from "./delivery-marks.ts";
-import { failureStreak, type Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
+import { failureStreak, type Logger } from "../log.ts";
+import type { Metrics } from "../adapters/metrics.ts";
 import {
   CHAT_TYPES, ErrorCode, MsgType, decode, encodeAck, encodeDataContent, encodeError, formatChatTime, formatFrameTime,
   type ChatMsg, type DataContent,
-} from "./protocol/frames.ts";
-import { EVERYONE, GROUP_PREFIX, MSG_ID_RULE, SYSTEM_SENDER, isGroupId, isMsgId, receiverIdProblem, userIdProblem } from "./protocol/ids.ts";
+} from "../protocol/frames.ts";
+import { EVERYONE, GROUP_PREFIX, MSG_ID_RULE, SYSTEM_SENDER, isGroupId, isMsgId, receiverIdProblem, userIdProblem } from "../protocol/ids.ts";
 import type { InstanceRegistry } from "./registry.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
-import type { Snowflake } from "./snowflake.ts";
+import type { Snowflake } from "../protocol/snowflake.ts";
 import { createDelivery, type Audience } from "./delivery.ts";
 import type { GroupStore } from "./groups.ts";
-import { createFrameLimiter } from "./limits.ts";
+import { createFrameLimiter } from "../transport/limits.ts";
 import { StoreRefusedError, type MessageStore, type StoredMsg } from "./store.ts";
 import type { UnreadCounters } from "./unread.ts";
 

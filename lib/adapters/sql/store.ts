@@ -3,9 +3,9 @@ import { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { everyInterval, failureStreak, type Logger } from "./log.ts";
-import { StoreRefusedError, type MessageStore, type SaveResult, type StoredMsg } from "./store.ts";
-import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "./protocol/ids.ts";
+import { everyInterval, failureStreak, type Logger } from "../../log.ts";
+import { StoreRefusedError, type MessageStore, type SaveResult, type StoredMsg } from "../../core/store.ts";
+import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "../../protocol/ids.ts";
 
 type Dialect = "sqlite" | "postgres";
 

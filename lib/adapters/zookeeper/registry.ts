@@ -3,10 +3,10 @@
 // Worker ids: each instance claims an EPHEMERAL `/<ns>/worker-ids/<n>`, starting at `seq % 1024` of its
 // server-list node and probing upwards when taken. A create is atomic, so two live sessions never hold
 // one id; after a session expiry the instance first reclaims the id it had.
-import type { Logger } from "../log.ts";
-import { instanceIdOf, type InstanceRegistry, type ServerNode } from "../registry.ts";
+import type { Logger } from "../../log.ts";
+import { instanceIdOf, type InstanceRegistry, type ServerNode } from "../../core/registry.ts";
 import { createReadWriteLock } from "./rw-lock.ts";
-import { connectZk, CreateMode, ZkCode, zkCode, ZkEventType, type ZkClient } from "./zk-client.ts";
+import { connectZk, CreateMode, ZkCode, zkCode, ZkEventType, type ZkClient } from "./client.ts";
 
 export interface ZkRegistryOptions {
   /** e.g. `127.0.0.1:2181`. */

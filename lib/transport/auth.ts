@@ -1,6 +1,6 @@
 // Authentication: HS256 JWTs (Hono's verifier) whose `sub` is the user id.
 import { sign, verify } from "hono/jwt";
-import { USER_ID } from "./protocol/ids.ts";
+import { USER_ID } from "../protocol/ids.ts";
 
 export type AuthResult = { ok: true; userId: string } | { ok: false; reason: string };
 

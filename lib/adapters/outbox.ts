@@ -1,8 +1,8 @@
 // A bounded outbox in front of the message bus: frames that cannot be published during a broker
 // outage wait here, in order, and are flushed when it comes back; past the bound, new chat
 // messages are refused (UNAVAILABLE) instead of being dropped silently.
-import type { MessageBus } from "./bus.ts";
-import type { Logger } from "./log.ts";
+import type { MessageBus } from "../core/bus.ts";
+import type { Logger } from "../log.ts";
 
 export interface OutboxOptions {
   /** Most frames held while the bus is down (default 10 000). */

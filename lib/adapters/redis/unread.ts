@@ -1,6 +1,6 @@
 // Unread counters in the seed lineage's Redis hashes `chat_msg_list:<receiverId>`.
 import type Redis from "ioredis";
-import type { UnreadCounters } from "../unread.ts";
+import type { UnreadCounters } from "../../core/unread.ts";
 
 /** The Redis commands this module uses. */
 export type UnreadRedis = Pick<Redis, "hincrby" | "hgetall" | "hset" | "pipeline">;

@@ -1,5 +1,5 @@
 // Standalone full marks: the only instance is full or not; getNettyOnlineInfo still names it.
-import type { FullMarks } from "../registry.ts";
+import type { FullMarks } from "../../core/registry.ts";
 
 export function createLocalFullMarks(selfId: string): FullMarks {
   let full = false;

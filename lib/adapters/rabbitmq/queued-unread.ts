@@ -1,9 +1,9 @@
 // Unread counters through the seed's persistence queue: stored messages go to pitayafruits_exchange,
 // and a competing consumer counts them in Redis, acking after the count is written.
 import * as v from "valibot";
-import type { Logger } from "../log.ts";
-import type { UnreadCounters } from "../unread.ts";
-import type { AmqpBus } from "./amqp-bus.ts";
+import type { Logger } from "../../log.ts";
+import type { UnreadCounters } from "../../core/unread.ts";
+import type { AmqpBus } from "./bus.ts";
 
 const Counted = v.object({ senderId: v.string(), receiverId: v.string(), msgId: v.optional(v.string()) });
 

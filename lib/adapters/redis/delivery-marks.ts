@@ -1,7 +1,7 @@
 // Delivery marks in Redis: `im:pub:<msgId>` with a TTL of the dedupe window.
 import type Redis from "ioredis";
-import type { DeliveryMarks } from "../delivery-marks.ts";
-import type { Logger } from "../log.ts";
+import type { DeliveryMarks } from "../../core/delivery-marks.ts";
+import type { Logger } from "../../log.ts";
 
 /**
  * One SET per delivered message (pipelined by the client, not awaited on the hot path). A missing

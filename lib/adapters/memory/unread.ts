@@ -1,5 +1,5 @@
 // Standalone unread counters, in memory, behind the interface the Redis hash implements in a cluster.
-import type { UnreadCounters } from "../unread.ts";
+import type { UnreadCounters } from "../../core/unread.ts";
 
 export function createMemoryUnread(): UnreadCounters {
   const byReceiver = new Map<string, Map<string, number>>();

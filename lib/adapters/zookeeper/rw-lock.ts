@@ -5,8 +5,8 @@
 // SortingLockInternalsDriver does, so a Java service locking the same path is excluded correctly.
 // Not re-entrant: a nested acquisition in one process waits for itself until its timeout.
 import { randomUUID } from "node:crypto";
-import { silentLogger, type Logger } from "../log.ts";
-import { CreateMode, ZkCode, zkCode, ZkEventType, type ZkClient } from "./zk-client.ts";
+import { silentLogger, type Logger } from "../../log.ts";
+import { CreateMode, ZkCode, zkCode, ZkEventType, type ZkClient } from "./client.ts";
 
 export const READ_LOCK_NAME = "__READ__";
 export const WRITE_LOCK_NAME = "__WRIT__";

@@ -1,22 +1,22 @@
 // Cluster adapters: ZooKeeper registry, Redis ports/routes/unread, RabbitMQ bus — wired for one instance.
 import Redis from "ioredis";
 import type { Server } from "bun";
-import type { Adapters, LocalSessionsView } from "../adapters.ts";
+import type { Adapters, LocalSessionsView } from "./standalone.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
-import { instanceIdOf, type InstanceRegistry } from "../registry.ts";
-import { createSqlStore } from "../sql-store.ts";
-import { createSqlGroups } from "../sql-groups.ts";
-import { createOutbox } from "../outbox.ts";
-import { createAmqpBus } from "./amqp-bus.ts";
-import { createQueuedUnread } from "./queued-unread.ts";
-import { PORT_KEY, allocateAndBind, releasePort } from "./redis-ports.ts";
-import { createRedisSessionRoutes } from "./redis-session-routes.ts";
-import { createRedisUnread } from "./redis-unread.ts";
-import { createRedisDeliveryMarks } from "./redis-delivery-marks.ts";
-import { createZkRegistry } from "./zk-registry.ts";
-import { createZkFullMarks } from "./zk-full-marks.ts";
+import type { Metrics } from "./metrics.ts";
+import { instanceIdOf, type InstanceRegistry } from "../core/registry.ts";
+import { createSqlStore } from "./sql/store.ts";
+import { createSqlGroups } from "./sql/groups.ts";
+import { createOutbox } from "./outbox.ts";
+import { createAmqpBus } from "./rabbitmq/bus.ts";
+import { createQueuedUnread } from "./rabbitmq/queued-unread.ts";
+import { PORT_KEY, allocateAndBind, releasePort } from "./redis/ports.ts";
+import { createRedisSessionRoutes } from "./redis/session-routes.ts";
+import { createRedisUnread } from "./redis/unread.ts";
+import { createRedisDeliveryMarks } from "./redis/delivery-marks.ts";
+import { createZkRegistry } from "./zookeeper/registry.ts";
+import { createZkFullMarks } from "./zookeeper/full-marks.ts";
 
 /** How long lookups are not trusted after Redis came back or lost routes (other instances rebuild theirs). */
 const ROUTES_REBUILD_GRACE_MS = 10_000;

@@ -1,7 +1,7 @@
 // The message bus on RabbitMQ (SPEC §6): frames between instances, and the chat-message persistence queue.
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from "amqplib";
-import type { MessageBus } from "../bus.ts";
-import type { Logger } from "../log.ts";
+import type { MessageBus } from "../../core/bus.ts";
+import type { Logger } from "../../log.ts";
 
 /** The seed's broadcast exchange (fanout, durable): every instance's queue is bound to it. */
 export const FANOUT_EXCHANGE = "fanout_exchange";

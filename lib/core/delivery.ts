@@ -1,8 +1,8 @@
 // Delivery: hands a frame to the connections here and to the instances that hold its audience.
 import type { MessageBus } from "./bus.ts";
-import { failureStreak, type Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import { decodeValue } from "./protocol/frames.ts";
+import { failureStreak, type Logger } from "../log.ts";
+import type { Metrics } from "../adapters/metrics.ts";
+import { decodeValue } from "../protocol/frames.ts";
 import type { SessionRoutes } from "./session-routes.ts";
 import { sendTo, type LocalSessions } from "./sessions.ts";
 

@@ -1,6 +1,6 @@
 // Standalone registry: the cluster is this one instance.
-import type { InstanceRegistry, ServerNode } from "../registry.ts";
-import { instanceIdOf } from "../registry.ts";
+import type { InstanceRegistry, ServerNode } from "../../core/registry.ts";
+import { instanceIdOf } from "../../core/registry.ts";
 
 /** A registry of one: `nodes()` is this instance with its live count until it drains. */
 export function createLocalRegistry(self: { ip: string; port: number }): InstanceRegistry {

@@ -1,8 +1,8 @@
 // Full marks in ZooKeeper: an EPHEMERAL `/<ns>/full/<ip>_<port>` while that instance is at its
 // connection cap, and a watched view of them, so getNettyOnlineInfo sends new clients elsewhere.
-import type { Logger } from "../log.ts";
-import type { FullMarks } from "../registry.ts";
-import { CreateMode, ZkCode, zkCode, type ZkClient } from "./zk-client.ts";
+import type { Logger } from "../../log.ts";
+import type { FullMarks } from "../../core/registry.ts";
+import { CreateMode, ZkCode, zkCode, type ZkClient } from "./client.ts";
 
 export interface ZkFullMarksOptions {
   zk: ZkClient;

@@ -2,10 +2,10 @@
 import type { Context, Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import * as v from "valibot";
-import { firstIssue, text } from "./protocol/values.ts";
-import type { GroupStore } from "./groups.ts";
-import { GROUP_ID, GROUP_ID_RULE, GROUP_PREFIX, USER_ID, USER_ID_RULE } from "./protocol/ids.ts";
-import { HttpError, grace } from "./http.ts";
+import { firstIssue, text } from "../../protocol/values.ts";
+import type { GroupStore } from "../../core/groups.ts";
+import { GROUP_ID, GROUP_ID_RULE, GROUP_PREFIX, USER_ID, USER_ID_RULE } from "../../protocol/ids.ts";
+import { HttpError, grace } from "./app.ts";
 
 export interface GroupRouteDeps {
   groups: GroupStore;

@@ -1,22 +1,22 @@
 // Picks the adapters behind the core's interfaces: in-process for standalone, ZooKeeper/Redis/RabbitMQ for a cluster.
 import type { Server } from "bun";
-import type { MessageBus } from "./bus.ts";
-import { alwaysMarked, type DeliveryMarks } from "./delivery-marks.ts";
-import type { Config } from "./config.ts";
-import { createLocalBus } from "./embedded/local-bus.ts";
-import { createLocalRegistry } from "./embedded/local-registry.ts";
-import { createLocalRoutes } from "./embedded/local-routes.ts";
-import { createMemoryUnread } from "./embedded/memory-unread.ts";
-import type { Logger } from "./log.ts";
+import type { MessageBus } from "../core/bus.ts";
+import { alwaysMarked, type DeliveryMarks } from "../core/delivery-marks.ts";
+import type { Config } from "../config.ts";
+import { createLocalBus } from "./memory/bus.ts";
+import { createLocalRegistry } from "./memory/registry.ts";
+import { createLocalRoutes } from "./memory/session-routes.ts";
+import { createMemoryUnread } from "./memory/unread.ts";
+import type { Logger } from "../log.ts";
 import type { Metrics } from "./metrics.ts";
-import { instanceIdOf, type FullMarks, type InstanceRegistry } from "./registry.ts";
-import { createLocalFullMarks } from "./embedded/local-full-marks.ts";
-import type { SessionRoutes } from "./session-routes.ts";
-import { createSqlStore } from "./sql-store.ts";
-import { createSqlGroups } from "./sql-groups.ts";
-import type { GroupStore } from "./groups.ts";
-import type { MessageStore } from "./store.ts";
-import type { UnreadCounters } from "./unread.ts";
+import { instanceIdOf, type FullMarks, type InstanceRegistry } from "../core/registry.ts";
+import { createLocalFullMarks } from "./memory/full-marks.ts";
+import type { SessionRoutes } from "../core/session-routes.ts";
+import { createSqlStore } from "./sql/store.ts";
+import { createSqlGroups } from "./sql/groups.ts";
+import type { GroupStore } from "../core/groups.ts";
+import type { MessageStore } from "../core/store.ts";
+import type { UnreadCounters } from "../core/unread.ts";
 
 /** What the adapters read of this instance's connections: [userId, connId] pairs and their number. */
 export interface LocalSessionsView {
@@ -50,7 +50,7 @@ export async function createAdapters<S extends Server<any>>(
   bindPort: (port: number) => S,
 ): Promise<{ server: S; adapters: Adapters }> {
   if (config.mode === "cluster") {
-    const { createClusterAdapters } = await import("./cluster/adapters.ts");
+    const { createClusterAdapters } = await import("./cluster.ts");
     return createClusterAdapters(config, log, metrics, bindPort);
   }
   const store = await createSqlStore({ url: config.databaseUrl, log });

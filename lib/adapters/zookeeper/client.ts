@@ -1,6 +1,6 @@
 // A small promise API over node-zookeeper-client: connect with backoff, the session's life, the few operations used.
 import * as zk from "node-zookeeper-client";
-import { silentLogger, type Logger } from "../log.ts";
+import { silentLogger, type Logger } from "../../log.ts";
 
 export const CreateMode = zk.CreateMode;
 export const ZkEventType = zk.Event;

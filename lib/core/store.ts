@@ -1,5 +1,5 @@
 // The message store: every chat message, for history, replay and read receipts.
-import type { ChatMsg } from "./protocol/frames.ts";
+import type { ChatMsg } from "../protocol/frames.ts";
 
 /** A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set. */
 export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string };

@@ -1,5 +1,5 @@
 // Standalone bus: there is no other instance to hand frames to.
-import type { MessageBus } from "../bus.ts";
+import type { MessageBus } from "../../core/bus.ts";
 
 /** A bus with no peers: every publish is accepted and goes nowhere, as no other instance exists. */
 export function createLocalBus(): MessageBus {

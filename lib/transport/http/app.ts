@@ -4,15 +4,15 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { cors } from "hono/cors";
-import type { Auth } from "./auth.ts";
-import { addGroupRoutes, type GroupRouteDeps } from "./http-groups.ts";
-import type { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import { GROUP_ID, GROUP_ID_RULE, SYSTEM_SENDER, USER_ID, USER_ID_RULE, isGroupId, isMsgId, MSG_ID_RULE } from "./protocol/ids.ts";
-import { leastLoaded, type FullMarks, type InstanceRegistry } from "./registry.ts";
-import { StoreRefusedError, type MessageStore } from "./store.ts";
-import { hasControl } from "./protocol/values.ts";
-import type { UnreadCounters } from "./unread.ts";
+import type { Auth } from "../auth.ts";
+import { addGroupRoutes, type GroupRouteDeps } from "./group-routes.ts";
+import type { Logger } from "../../log.ts";
+import type { Metrics } from "../../adapters/metrics.ts";
+import { GROUP_ID, GROUP_ID_RULE, SYSTEM_SENDER, USER_ID, USER_ID_RULE, isGroupId, isMsgId, MSG_ID_RULE } from "../../protocol/ids.ts";
+import { leastLoaded, type FullMarks, type InstanceRegistry } from "../../core/registry.ts";
+import { StoreRefusedError, type MessageStore } from "../../core/store.ts";
+import { hasControl } from "../../protocol/values.ts";
+import type { UnreadCounters } from "../../core/unread.ts";
 
 /** An error that knows its HTTP status; its message is shown to the caller. */
 export class HttpError extends Error {
@@ -142,7 +142,7 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { userId?: stri
 
   // The browser chat client (client/): plain files, no build step. Only the files listed at start
   // are served, by exact name: no request path ever reaches the file system.
-  const clientFiles = clientFilesOf(join(import.meta.dir, "..", "client"));
+  const clientFiles = clientFilesOf(join(import.meta.dir, "..", "..", "..", "client"));
   const serveFile = (c: Context, name: string) => {
     const file = clientFiles.get(name);
     return file ? new Response(file, { headers: { "content-type": file.type } }) : c.notFound();

@@ -1,5 +1,5 @@
 // Standalone session routes: users are online here or nowhere.
-import type { SessionRoutes } from "../session-routes.ts";
+import type { SessionRoutes } from "../../core/session-routes.ts";
 
 /** Tracks this instance's connections per user, in memory. */
 export function createLocalRoutes(instanceId: string): SessionRoutes {
