@@ -1,7 +1,7 @@
 // A bounded outbox in front of the message bus: frames that cannot be published during a broker
 // outage wait here, in order, and are flushed when it comes back; past the bound, new chat
 // messages are refused (UNAVAILABLE) instead of being dropped silently.
-import type { MessageBus } from "../core/bus.ts";
+import type { Envelope, MessageBus } from "../core/ports.ts";
 import type { Logger } from "../log.ts";
 
 export interface OutboxOptions {
@@ -17,19 +17,22 @@ export interface OutboxOptions {
 
 interface Held {
   targets: readonly string[] | "all";
-  frame: string;
+  envelope: Envelope;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export type Outbox = MessageBus & {
-  /** True when no more frames can be held: callers refuse new messages. */
-  readonly full: boolean;
   /** Frames waiting for the bus. */
   readonly backlog: number;
+  /** Gives held frames a last second, then fails them. */
+  close(): Promise<void>;
 };
 
-/** Wraps `bus`; `publish` resolves once the frame reached the broker, however long the outage. */
+/**
+ * Wraps `bus`; `publish` resolves once the frame reached the broker, however long the outage;
+ * `acceptsMore` is false once `maxFrames` are held.
+ */
 export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
   const maxFrames = opts.maxFrames ?? 10_000;
   const baseRetryMs = opts.retryMs ?? 100;
@@ -46,7 +49,7 @@ export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
     while (held.length && !closed) {
       const head = held[0];
       try {
-        await bus.publish(head.targets, head.frame);
+        await bus.publish(head.targets, head.envelope);
         held.shift();
         opts.onBacklog?.(held.length);
         head.resolve();
@@ -60,10 +63,10 @@ export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
     flushing = false;
   }
 
-  function hold(targets: readonly string[] | "all", frame: string): Promise<void> {
+  function hold(targets: readonly string[] | "all", envelope: Envelope): Promise<void> {
     if (held.length >= maxFrames) return Promise.reject(new Error(`outbox full (${maxFrames} frames held)`));
     return new Promise<void>((resolve, reject) => {
-      held.push({ targets, frame, resolve, reject });
+      held.push({ targets, envelope, resolve, reject });
       opts.onBacklog?.(held.length);
       if (held.length === 1) opts.log.warn("outbox.holding", { reason: "bus unavailable" });
       void flush();
@@ -71,27 +74,25 @@ export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
   }
 
   return {
-    get full() {
-      return held.length >= maxFrames;
+    get acceptsMore() {
+      return held.length < maxFrames;
     },
     get backlog() {
       return held.length;
     },
-    publish(targets, frame) {
+    publish(targets, envelope) {
       if (closed) return Promise.reject(new Error("outbox is closed"));
       // Behind held frames, a new one waits its turn so order is kept.
-      if (held.length) return hold(targets, frame);
-      return bus.publish(targets, frame).catch(() => hold(targets, frame));
+      if (held.length) return hold(targets, envelope);
+      return bus.publish(targets, envelope).catch(() => hold(targets, envelope));
     },
-    onFrame: (handler) => bus.onFrame(handler),
-    health: () => bus.health(),
+    onEnvelope: (handler) => bus.onEnvelope(handler),
     async close() {
       // Give held frames a last chance while the bus is still open, then give up on them.
       const deadline = Date.now() + 1000;
       while (held.length && Date.now() < deadline) await Bun.sleep(20);
       closed = true;
       for (const h of held.splice(0)) h.reject(new Error("stopped before the bus came back"));
-      await bus.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // Local sessions: this instance's connections, and which user each one is bound to.
 
-/** One client connection as the chat core sees it; the WebSocket server adapts to this. */
+/** One client connection as the chat core sees it; the WebSocket transport adapts to this. */
 export interface Conn {
   /** Unique across the cluster and over time (goes into DataContent.extend). */
   readonly id: string;
@@ -18,10 +18,6 @@ export interface ConnState {
   closed: boolean;
   /** While a replay is being sent, live frames wait here so they arrive after it. */
   held?: string[];
-  /** Frame rate limiter of this connection. */
-  admit: () => "ok" | "limited" | "abusive";
-  /** When the client was last told it is rate limited (one notice a second at most). */
-  limitedNoticeMs: number;
 }
 
 export class LocalSessions {
@@ -69,11 +65,6 @@ export class LocalSessions {
   /** [userId, connId] of every bound connection, to rebuild cluster-wide routes. */
   *routes(): IterableIterator<readonly [string, string]> {
     for (const [userId, set] of this.byUser) for (const s of set) yield [userId, s.conn.id];
-  }
-
-  /** Every bound connection, with its user (for rebuilding routes, and for shutdown). */
-  *entries(): IterableIterator<ConnState> {
-    for (const set of this.byUser.values()) yield* set;
   }
 }
 

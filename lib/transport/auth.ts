@@ -11,6 +11,11 @@ export interface Auth {
   verify(token: string | undefined | null): Promise<AuthResult>;
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined | null): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1];
+}
+
 /** Creates the authenticator; without a secret every check passes with no user. */
 export function createAuth(secret: string | undefined): Auth {
   if (!secret) return { enabled: false, verify: async () => ({ ok: false, reason: "authentication is disabled" }) };

@@ -1,13 +1,56 @@
-// The RabbitMQ message bus against a real broker, in a vhost of its own: routing, persistence, recovery.
+// The RabbitMQ bus against a real broker, in a vhost of its own: routing of envelopes, what seed
+// instances see, the persistence queue, recovery.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "amqplib";
-import { type AmqpBus, type AmqpBusOptions, BrokerUnavailableError, createAmqpBus, PERSIST_QUEUE } from "../../lib/adapters/rabbitmq/bus.ts";
+import type { Envelope } from "../../lib/core/ports.ts";
+import { createFrameBus, FANOUT_EXCHANGE, type FrameBus, type FrameBusOptions } from "../../lib/adapters/rabbitmq/frame-bus.ts";
+import { BrokerUnavailableError, connectAmqp, type AmqpLink, type AmqpLinkOptions } from "../../lib/adapters/rabbitmq/link.ts";
+import { createPersistQueue, PERSIST_QUEUE, type PersistQueue, type PersistQueueOptions } from "../../lib/adapters/rabbitmq/persist-queue.ts";
 import { createLogger, silentLogger } from "../../lib/log.ts";
 
 const VHOST = `im-test-amqp-bus-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const URL = `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(VHOST)}`;
-const buses: AmqpBus[] = [];
+const nodes: Node[] = [];
 let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
+const log = process.env.TEST_LOG ? createLogger("debug") : silentLogger;
+
+/** One instance's RabbitMQ parts: the connection, the frame bus, the persistence queue. */
+interface Node {
+  link: AmqpLink;
+  bus: FrameBus;
+  persist: PersistQueue;
+  id: string;
+  close(): Promise<void>;
+}
+
+type Options = Partial<FrameBusOptions & PersistQueueOptions & Pick<AmqpLinkOptions, "reconnectDelayMs">>;
+
+async function newNode(o: Options = {}): Promise<Node> {
+  const instanceId = `127.0.0.1_${nextPort++}`;
+  const link = await connectAmqp({ url: URL, name: instanceId, log, reconnectDelayMs: o.reconnectDelayMs });
+  const bus = await createFrameBus(link, { instanceId, routing: "direct", log, ...o });
+  const persist = await createPersistQueue(link, { instanceId, log, ...o });
+  const node = {
+    link, bus, persist, id: instanceId,
+    async close() {
+      await bus.close();
+      await persist.close();
+      await link.close();
+    },
+  };
+  nodes.push(node);
+  return node;
+}
+
+const pair = (frame: string, receiverId = "u2", senderId = "u1"): Envelope => ({ audience: { kind: "pair", receiverId, senderId }, frame, except: "conn-1" });
+
+/** An instance and the envelopes it received from other instances. */
+async function receiver(o: Options = {}) {
+  const node = await newNode(o);
+  const got: Envelope[] = [];
+  node.bus.onEnvelope((e) => got.push(e));
+  return { ...node, got, frames: () => got.map((e) => e.frame) };
+}
 
 async function rabbitmqctl(...args: string[]): Promise<string> {
   const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
@@ -19,20 +62,6 @@ async function rabbitmqctl(...args: string[]): Promise<string> {
 async function listQueues(): Promise<Record<string, any>[]> {
   const fields = ["name", "durable", "exclusive", "arguments", "messages_ready", "messages_unacknowledged"];
   return JSON.parse(await rabbitmqctl("list_queues", "-p", VHOST, ...fields, "--formatter", "json"));
-}
-
-async function newBus(overrides: Partial<AmqpBusOptions> = {}): Promise<AmqpBus> {
-  const bus = await createAmqpBus({ url: URL, instanceId: `127.0.0.1_${nextPort++}`, routing: "direct", log: process.env.TEST_LOG ? createLogger("debug") : silentLogger, ...overrides });
-  buses.push(bus);
-  return bus;
-}
-
-/** A bus and the frames it received from other instances. */
-async function receiver(overrides: Partial<AmqpBusOptions> = {}) {
-  const bus = await newBus(overrides);
-  const frames: string[] = [];
-  bus.onFrame((frame) => frames.push(frame));
-  return { bus, frames, id: bus.queueName.slice("queue_".length) };
 }
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
@@ -54,59 +83,81 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled(buses.map((b) => b.close()));
+  await Promise.allSettled(nodes.map((n) => n.close()));
   await rabbitmqctl("delete_vhost", VHOST).catch(() => {});
 });
 
 describe("amqp bus frames", () => {
-  test("a direct publish reaches only the target instance", async () => {
+  test("a direct publish reaches only the target instance, with its audience and sending connection", async () => {
     const [a, b, c] = await Promise.all([receiver(), receiver(), receiver()]);
-    await a.bus.publish([b.id], '{"chatMsg":{"msg":"to b"}}');
-    await until(() => b.frames.length === 1, "b to receive the frame");
+    await a.bus.publish([b.id], pair('{"chatMsg":{"msg":"to b"}}'));
+    await until(() => b.got.length === 1, "b to receive the envelope");
     await Bun.sleep(200);
-    expect(b.frames).toEqual(['{"chatMsg":{"msg":"to b"}}']);
-    expect(a.frames).toEqual([]);
-    expect(c.frames).toEqual([]);
+    expect(b.got).toEqual([pair('{"chatMsg":{"msg":"to b"}}')]);
+    expect(a.got).toEqual([]);
+    expect(c.got).toEqual([]);
   });
 
-  test("frames published in one tick to one instance travel batched and arrive complete and in order", async () => {
+  test("envelopes published in one tick to one instance travel batched and arrive complete and in order", async () => {
     const [a, b] = await Promise.all([receiver({ maxBatch: 16 }), receiver()]);
     const sent = Array.from({ length: 100 }, (_, i) => JSON.stringify({ chatMsg: { msg: `line\nbreak ${i}` } }));
-    await Promise.all(sent.map((f) => a.bus.publish([b.id], f)));
-    await until(() => b.frames.length === 100, "b to receive 100 frames");
-    expect(b.frames).toEqual(sent); // escaped newlines inside frames survive the newline-joined batches
+    const members: Envelope = { audience: { kind: "members", userIds: ["m1", "m2"] }, frame: sent[0] };
+    await Promise.all([...sent.map((f) => a.bus.publish([b.id], pair(f))), a.bus.publish([b.id], members)]);
+    await until(() => b.got.length === 101, "b to receive 101 envelopes");
+    expect(b.frames().slice(0, 100)).toEqual(sent); // escaped newlines inside frames survive the newline-joined batches
+    expect(b.got[100]).toEqual({ ...members, except: undefined });
   });
 
   test("a publish to several instances reaches each of them once", async () => {
     const [a, b, c] = await Promise.all([receiver(), receiver(), receiver()]);
-    await a.bus.publish([b.id, c.id], "x");
-    await until(() => b.frames.length === 1 && c.frames.length === 1, "b and c to receive the frame");
+    await a.bus.publish([b.id, c.id], pair("x"));
+    await until(() => b.got.length === 1 && c.got.length === 1, "b and c to receive the envelope");
     await Bun.sleep(200);
-    expect([a.frames, b.frames, c.frames]).toEqual([[], ["x"], ["x"]]);
+    expect([a.frames(), b.frames(), c.frames()]).toEqual([[], ["x"], ["x"]]);
   });
 
-  test("a broadcast reaches every other instance but not the sender", async () => {
+  test("a broadcast reaches every other instance but not the sender; on fanout_exchange the body is the plain DataContent", async () => {
     const [a, b, c] = await Promise.all([receiver(), receiver(), receiver()]);
-    const frame = '{"chatMsg":{"senderId":"u1","receiverId":"u2","msg":"hi","msgType":1},"chatTime":"2024/01/01 00:00:00"}';
-    await a.bus.publish("all", frame);
-    await until(() => b.frames.length === 1 && c.frames.length === 1, "b and c to receive the broadcast");
+    const frame = '{"chatMsg":{"senderId":"system","receiverId":"*","msg":"hi","msgType":1},"chatTime":"2024/01/01 00:00:00"}';
+    // What a seed instance would read: a queue of its own bound to fanout_exchange.
+    const seed = await (await connect(URL)).createChannel();
+    const { queue } = await seed.assertQueue("", { exclusive: true });
+    await seed.bindQueue(queue, FANOUT_EXCHANGE, "");
+    const seen: string[] = [];
+    await seed.consume(queue, (m) => m && seen.push(m.content.toString()), { noAck: true });
+    await a.bus.publish("all", { audience: { kind: "everyone" }, frame });
+    await until(() => b.got.length === 1 && c.got.length === 1 && seen.length === 1, "b, c and the seed queue to receive the broadcast");
     await Bun.sleep(200);
-    expect(b.frames).toEqual([frame]);
-    expect(c.frames).toEqual([frame]);
-    expect(a.frames).toEqual([]);
+    expect(b.got).toEqual([{ audience: { kind: "everyone" }, frame, except: undefined }]);
+    expect(c.frames()).toEqual([frame]);
+    expect(a.got).toEqual([]);
+    expect(seen).toEqual([frame]);
+    await seed.close();
+  });
+
+  test("a seed instance's DataContent on fanout_exchange is delivered to its 1:1 pair", async () => {
+    const b = await receiver();
+    const seed = await (await connect(URL)).createConfirmChannel();
+    const frame = '{"chatMsg":{"senderId":"s1","receiverId":"s2","msg":"from java","msgType":1},"chatTime":"2024/01/01 00:00:00","extend":"java-conn"}';
+    seed.publish(FANOUT_EXCHANGE, "", Buffer.from(frame));
+    await seed.waitForConfirms();
+    await until(() => b.got.length === 1, "b to receive the seed's frame");
+    expect(b.got[0]).toEqual({ audience: { kind: "pair", receiverId: "s2", senderId: "s1" }, frame, except: "java-conn" });
+    await seed.close();
   });
 
   test("with fanout routing a targeted publish is broadcast, as the seed does", async () => {
     const a = await receiver({ routing: "fanout" });
     const [b, c] = await Promise.all([receiver(), receiver()]);
-    await a.bus.publish([b.id], "seed-style");
-    await until(() => b.frames.length === 1 && c.frames.length === 1, "b and c to receive it");
-    expect(a.frames).toEqual([]);
+    await a.bus.publish([b.id], pair("seed-style"));
+    await until(() => b.got.length === 1 && c.got.length === 1, "b and c to receive it");
+    expect(b.got).toEqual([pair("seed-style")]);
+    expect(a.got).toEqual([]);
   });
 
   test("an instance queue is durable, not exclusive, and carries x-expires", async () => {
-    const a = await newBus({ queueExpiresMs: 45_000 });
-    const queue = (await listQueues()).find((q) => q.name === a.queueName);
+    const a = await newNode({ queueExpiresMs: 45_000 });
+    const queue = (await listQueues()).find((q) => q.name === a.bus.queueName);
     expect(queue).toBeDefined();
     expect(queue!.durable).toBe(true);
     expect(queue!.exclusive).toBe(false);
@@ -115,33 +166,33 @@ describe("amqp bus frames", () => {
   });
 
   test("the queue of an instance that is gone deletes itself after x-expires", async () => {
-    const a = await newBus({ queueExpiresMs: 1000 });
+    const a = await newNode({ queueExpiresMs: 3000 });
     await a.close();
-    expect((await listQueues()).map((q) => q.name)).toContain(a.queueName);
-    await until(async () => !(await listQueues()).some((q) => q.name === a.queueName), "the queue to expire", 10_000);
+    expect((await listQueues()).map((q) => q.name)).toContain(a.bus.queueName);
+    await until(async () => !(await listQueues()).some((q) => q.name === a.bus.queueName), "the queue to expire", 10_000);
   }, 15_000);
 
-  test("health is ok while connected, and publish rejects once the bus is closed", async () => {
-    const a = await newBus();
-    expect(await a.health()).toBe("ok");
+  test("health is ok while connected, and publish rejects once the connection is closed", async () => {
+    const a = await newNode();
+    expect(await a.link.health()).toBe("ok");
     await a.close();
-    expect(await a.health()).toBe("rabbitmq: closed");
-    await expect(a.publish("all", "x")).rejects.toBeInstanceOf(BrokerUnavailableError);
+    expect(await a.link.health()).toBe("rabbitmq: closed");
+    await expect(a.bus.publish("all", pair("x"))).rejects.toBeInstanceOf(BrokerUnavailableError);
   });
 });
 
 describe("amqp bus persistence queue", () => {
   test("a chat message is handed to one consumer and acked only after its handler resolved", async () => {
-    const producer = await newBus();
-    const consumer = await newBus();
+    const producer = await newNode();
+    const consumer = await newNode();
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     const seen: string[] = [];
-    await consumer.consumeChatMsgs(async (json) => {
+    await consumer.persist.consumeChatMsgs(async (json) => {
       seen.push(json);
       await released;
     });
-    await producer.publishChatMsg('{"msgId":"1","msg":"persist me"}');
+    await producer.persist.publishChatMsg('{"msgId":"1","msg":"persist me"}');
     await until(() => seen.length === 1, "the handler to be called");
     const pending = (await listQueues()).find((q) => q.name === PERSIST_QUEUE)!;
     expect(pending.messages_unacknowledged).toBe(1);
@@ -152,32 +203,32 @@ describe("amqp bus persistence queue", () => {
   });
 
   test("a chat message whose handler fails is requeued and handled again", async () => {
-    const bus = await newBus({ retryDelayMs: 50 });
+    const bus = await newNode({ retryDelayMs: 50 });
     let calls = 0;
     const handled: string[] = [];
-    await bus.consumeChatMsgs(async (json) => {
+    await bus.persist.consumeChatMsgs(async (json) => {
       if (++calls === 1) throw new Error("store down");
       handled.push(json);
     });
-    await bus.publishChatMsg('{"msgId":"2"}');
+    await bus.persist.publishChatMsg('{"msgId":"2"}');
     await until(() => handled.length === 1, "the retry to succeed");
     expect(calls).toBe(2);
     await bus.close();
   });
 
   test("competing consumers share the chat messages, each handled once", async () => {
-    const producer = await newBus();
+    const producer = await newNode();
     const handled = new Map<string, number>();
     const perConsumer = [0, 0];
     // A prefetch of 1 makes the broker alternate between the consumers.
-    const consumers = await Promise.all([newBus({ chatMsgPrefetch: 1 }), newBus({ chatMsgPrefetch: 1 })]);
+    const consumers = await Promise.all([newNode({ prefetch: 1 }), newNode({ prefetch: 1 })]);
     for (const [i, c] of consumers.entries()) {
-      await c.consumeChatMsgs(async (json) => {
+      await c.persist.consumeChatMsgs(async (json) => {
         perConsumer[i]++;
         handled.set(json, (handled.get(json) ?? 0) + 1);
       });
     }
-    await Promise.all(Array.from({ length: 40 }, (_, i) => producer.publishChatMsg(`{"msgId":"${i}"}`)));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => producer.persist.publishChatMsg(`{"msgId":"${i}"}`)));
     await until(() => handled.size === 40, "all 40 messages to be handled");
     expect([...handled.values()].every((count) => count === 1)).toBe(true);
     expect(Math.min(...perConsumer)).toBeGreaterThan(0);
@@ -191,32 +242,32 @@ describe("amqp bus recovery", () => {
     const a = await receiver({ reconnectDelayMs });
     const b = await receiver({ reconnectDelayMs });
     const persisted: string[] = [];
-    await b.bus.consumeChatMsgs(async (json) => void persisted.push(json));
-    expect(await a.bus.health()).toBe("ok");
+    await b.persist.consumeChatMsgs(async (json) => void persisted.push(json));
+    expect(await a.link.health()).toBe("ok");
 
     const healths = new Set<string>();
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        healths.add(await a.bus.health());
+        healths.add(await a.link.health());
         await Bun.sleep(5);
       }
     })();
     await rabbitmqctl("close_all_connections", "-p", VHOST, "test: broker restart");
-    await until(async () => (await a.bus.health()) !== "ok", "health to report the outage");
-    expect(await a.bus.health()).toBe("rabbitmq: disconnected (reconnecting)");
+    await until(async () => (await a.link.health()) !== "ok", "health to report the outage");
+    expect(await a.link.health()).toBe("rabbitmq: disconnected (reconnecting)");
     const started = Date.now();
-    await expect(a.bus.publish([b.id], "during outage")).rejects.toThrow(/broker unavailable/);
+    await expect(a.bus.publish([b.id], pair("during outage"))).rejects.toThrow(/broker unavailable/);
     expect(Date.now() - started).toBeLessThan(100);
 
-    await until(async () => (await a.bus.health()) === "ok" && (await b.bus.health()) === "ok", "both buses to reconnect", 15_000);
+    await until(async () => (await a.link.health()) === "ok" && (await b.link.health()) === "ok", "both buses to reconnect", 15_000);
     polling = false;
     await poll;
     expect(healths).toContain("rabbitmq: disconnected (reconnecting)");
 
-    await a.bus.publish([b.id], "after recovery");
-    await until(() => b.frames.includes("after recovery"), "delivery after recovery");
-    await a.bus.publishChatMsg('{"msgId":"after"}');
+    await a.bus.publish([b.id], pair("after recovery"));
+    await until(() => b.frames().includes("after recovery"), "delivery after recovery");
+    await a.persist.publishChatMsg('{"msgId":"after"}');
     await until(() => persisted.includes('{"msgId":"after"}'), "the persistence consumer to be back");
   }, 30_000);
 });

@@ -36,7 +36,7 @@ describe("allocatePort", () => {
     const startAt = Date.now() + 1500;
     const script = `
       import Redis from "ioredis";
-      import { allocatePort } from ${JSON.stringify(`${import.meta.dir}/../../lib/cluster/redis-ports.ts`)};
+      import { allocatePort } from ${JSON.stringify(`${import.meta.dir}/../../lib/adapters/redis/ports.ts`)};
       const redis = new Redis(${JSON.stringify(REDIS_URL)});
       await redis.ping();
       await Bun.sleep(Math.max(0, ${startAt} - Date.now()));

@@ -42,9 +42,4 @@ describe("redis unread counters", () => {
     await Promise.all(Array.from({ length: 50 }, () => counters.increment({ receiverId: "r4", senderId: "s1" })));
     expect(await counters.get("r4")).toEqual({ s1: 50 });
   });
-
-  test("close leaves the Redis client open for its owner", async () => {
-    await unread().close();
-    expect(await useRedis().ping()).toBe("PONG");
-  });
 });

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { createZkRegistry, type ZkRegistry } from "../../lib/adapters/zookeeper/registry.ts";
 import { connectZk, CreateMode, ZkClient } from "../../lib/adapters/zookeeper/client.ts";
+import { firstWorkerIdOf } from "../../lib/adapters/zookeeper/worker-ids.ts";
 import { expireSession, removeTree } from "../support/zk.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
-import type { ServerNode } from "../../lib/core/registry.ts";
+import type { ServerNode } from "../../lib/core/directory.ts";
 
 const ZK = "127.0.0.1:2181";
 const NS = `imtest-${randomUUID().slice(0, 8)}`;
@@ -15,14 +16,14 @@ let admin: ZkClient;
 const registries: ZkRegistry[] = [];
 let nextPort = 9000;
 
+const clients: ZkClient[] = [];
+
+/** A registered instance on a ZooKeeper session of its own. */
 async function registry(extra: { log?: Logger; port?: number } = {}): Promise<ZkRegistry> {
-  const r = await createZkRegistry({
-    connect: ZK,
-    namespace: NS,
-    sessionTimeoutMs: 4000,
-    self: { ip: "127.0.0.1", port: extra.port ?? nextPort++ },
-    log: extra.log ?? silentLogger,
-  });
+  const zk = await connectZk({ connect: ZK, sessionTimeoutMs: 4000 });
+  clients.push(zk);
+  const r = await createZkRegistry({ zk, namespace: NS, self: { ip: "127.0.0.1", port: extra.port ?? nextPort++ }, log: extra.log ?? silentLogger });
+  await r.register();
   registries.push(r);
   return r;
 }
@@ -50,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of registries) await r.close();
+  for (const zk of clients) await zk.close();
   await removeTree(admin, `/${NS}`);
   await admin.close();
 });
@@ -70,7 +72,7 @@ describe("ZooKeeper registry", () => {
   test("the view follows instances joining and leaving, and a departure reports the node's last data", async () => {
     const a = await registry();
     const gone: ServerNode[] = [];
-    a.onInstanceGone((node) => gone.push(node));
+    a.onInstanceGone(({ instanceId, ...node }) => gone.push(node));
     const b = await registry();
     const bNode = JSON.parse(await dataOf(b.nodePath!)) as ServerNode;
     const bId = `127.0.0.1_${bNode.port}`;
@@ -163,7 +165,7 @@ describe("ZooKeeper registry", () => {
     await until("it holds the current count", async () => JSON.parse(await dataOf(r.nodePath!)).onlineCounts === 43, 2000);
     expect(await admin.exists(oldPath)).toBe(false);
     expect(r.workerId).toBe(workerId);
-    expect(warnings).toContain("registry_session_expired");
+    expect(warnings).toContain("registry.session_expired");
     expect(await r.health()).toBe("ok");
     await until("the other registry sees it again", () => other.isLive(`127.0.0.1_${port}`));
     expect(other.nodes().filter((n) => n.port === port)).toHaveLength(1);
@@ -176,18 +178,15 @@ describe("ZooKeeper registry", () => {
     for (const id of ids) expect(id).toBeGreaterThanOrEqual(0);
     for (const id of ids) expect(id).toBeLessThan(1024);
 
-    // A sequential probe (not an im- node, so no registry reads it) tells the next sequence number;
-    // hold the worker id that maps to, and the one after.
+    // Hold the worker id the next instance starts probing at (a hash of its ip_port), and the one after.
     const squatter = await connectZk({ connect: ZK, sessionTimeoutMs: 4000 });
     try {
-      const probe = await squatter.create(`${LIST}/probe-`, "", CreateMode.EPHEMERAL_SEQUENTIAL);
-      const seq = Number(probe.slice(-10)) + 1;
-      const next = seq % 1024;
+      const port = nextPort;
+      const next = firstWorkerIdOf(`127.0.0.1_${port}`);
       for (const id of [next, (next + 1) % 1024]) {
         await squatter.create(`/${NS}/worker-ids/${id}`, "squatter", CreateMode.EPHEMERAL).catch(() => {});
       }
-      const r = await registry();
-      expect(r.nodePath).toBe(`${LIST}/im-${String(seq).padStart(10, "0")}`);
+      const r = await registry({ port });
       expect(ids).not.toContain(r.workerId);
       expect(r.workerId).not.toBe(next);
       expect(r.workerId).not.toBe((next + 1) % 1024);

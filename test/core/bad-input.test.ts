@@ -1,6 +1,6 @@
 // The chat core refuses bad input per frame: one user's bad message never costs another user theirs.
 import { afterEach, expect, test } from "bun:test";
-import type { StoredMsg } from "../../lib/core/store.ts";
+import type { StoredMsg } from "../../lib/core/ports.ts";
 import { startCore, type Core } from "../support/core.ts";
 
 let core: Core | undefined;

@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../lib/log.ts";
 import { createSnowflake } from "../../lib/protocol/snowflake.ts";
-import { createSqlStore, isDataFault } from "../../lib/adapters/sql/store.ts";
-import { StoreRefusedError, type MessageStore, type StoredMsg } from "../../lib/core/store.ts";
+import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
+import { isDataFault } from "../../lib/adapters/sql/writer.ts";
+import { StoreRefusedError, type StoredMsg } from "../../lib/core/ports.ts";
 
 /** How one suite reaches a database: a URL for the store, and a raw connection to inspect it. */
 interface Backend {
@@ -46,7 +47,7 @@ const SEED_TABLE = `CREATE TABLE chat_message (
 function storeSuite(backend: Backend): void {
   describe(`message store on ${backend.name}`, () => {
     let url = "";
-    let store: MessageStore;
+    let store: SqlStore;
     let raw: SQL;
     const open = () => createSqlStore({ url, log: silentLogger });
 

@@ -1,7 +1,7 @@
 // Unit tests of lib/capacity.ts (fake limits and time) and of least-loaded routing around full instances.
 import { describe, expect, test } from "bun:test";
 import { capOf, createCapacity, openFilesLimit, reservedDescriptors } from "../../lib/transport/capacity.ts";
-import { leastLoaded } from "../../lib/core/registry.ts";
+import { leastLoaded } from "../../lib/core/directory.ts";
 
 describe("the connection cap", () => {
   test("is the open-files limit minus a reserve of at least 128 or 5%", () => {
@@ -70,9 +70,14 @@ describe("leastLoaded", () => {
     { ip: "10.0.0.2", port: 875, onlineCounts: 9 },
   ];
   test("skips an instance marked full", () => {
-    expect(leastLoaded(nodes, (id) => id === "10.0.0.1_875")?.ip).toBe("10.0.0.2");
+    expect(leastLoaded({ nodes: () => nodes, isFull: (id) => id === "10.0.0.1_875" })?.ip).toBe("10.0.0.2");
   });
   test("picks among all when every instance is full", () => {
-    expect(leastLoaded(nodes, () => true)?.ip).toBe("10.0.0.1");
+    expect(leastLoaded({ nodes: () => nodes, isFull: () => true })?.ip).toBe("10.0.0.1");
+  });
+  test("spreads ties among the least loaded", () => {
+    const tied = [nodes[0], { ...nodes[1], onlineCounts: 3 }];
+    const picked = new Set(Array.from({ length: 200 }, () => leastLoaded({ nodes: () => tied, isFull: () => false })?.ip));
+    expect(picked).toEqual(new Set(["10.0.0.1", "10.0.0.2"]));
   });
 });

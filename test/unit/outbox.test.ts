@@ -1,22 +1,29 @@
 // The outbox in front of the bus: frames held during an outage flush in order; past the bound, refused.
 import { describe, expect, test } from "bun:test";
-import type { MessageBus } from "../../lib/core/bus.ts";
+import type { Envelope, MessageBus } from "../../lib/core/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { createOutbox } from "../../lib/adapters/outbox.ts";
 
-/** A bus whose broker is down until `up` is set: publishes reject, then land in `landed`. */
+/** A bus whose broker is down until `up` is set: publishes reject (counted), then land in `landed`. */
 function flakyBus() {
-  const state = { up: false, landed: [] as string[] };
+  const state = { up: false, attempts: 0, landed: [] as string[] };
   const bus: MessageBus = {
-    publish: async (_targets, frame) => {
+    publish: async (_targets, envelope) => {
+      state.attempts++;
       if (!state.up) throw new Error("broker unavailable");
-      state.landed.push(frame);
+      state.landed.push(envelope.frame);
     },
-    onFrame() {},
-    health: async () => (state.up ? "ok" : "down"),
-    close: async () => {},
+    onEnvelope() {},
+    acceptsMore: true,
   };
   return { bus, state };
+}
+
+const env = (frame: string): Envelope => ({ audience: { kind: "everyone" }, frame });
+
+/** Resolves once `check` holds (polled each millisecond), failing after a second. */
+async function until(check: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 1000; !check(); await Bun.sleep(1)) if (Date.now() > deadline) throw new Error("condition not met within 1 s");
 }
 
 describe("outbox", () => {
@@ -24,8 +31,8 @@ describe("outbox", () => {
     const { bus, state } = flakyBus();
     const outbox = createOutbox(bus, { log: silentLogger, retryMs: 5, maxRetryMs: 20 });
     const done: string[] = [];
-    const sent = ["a", "b", "c", "d"].map((f) => outbox.publish(["x"], f).then(() => done.push(f)));
-    await Bun.sleep(30);
+    const sent = ["a", "b", "c", "d"].map((f) => outbox.publish(["x"], env(f)).then(() => done.push(f)));
+    await until(() => outbox.backlog === 4 && state.attempts > 4); // held, and retried meanwhile
     expect(outbox.backlog).toBe(4);
     expect(done).toEqual([]);
     state.up = true;
@@ -34,17 +41,17 @@ describe("outbox", () => {
     expect(done).toEqual(["a", "b", "c", "d"]);
     expect(outbox.backlog).toBe(0);
     // Once back, a publish goes straight through.
-    await outbox.publish(["x"], "e");
+    await outbox.publish(["x"], env("e"));
     expect(state.landed.at(-1)).toBe("e");
   });
 
   test("past maxFrames the outbox is full and refuses instead of growing", async () => {
     const { bus } = flakyBus();
     const outbox = createOutbox(bus, { log: silentLogger, maxFrames: 3, retryMs: 5, maxRetryMs: 10 });
-    const held = [1, 2, 3].map((i) => outbox.publish("all", String(i)).catch(() => "rejected"));
-    await Bun.sleep(20);
-    expect(outbox.full).toBe(true);
-    await expect(outbox.publish("all", "4")).rejects.toThrow("outbox full");
+    const held = [1, 2, 3].map((i) => outbox.publish("all", env(String(i))).catch(() => "rejected"));
+    await until(() => outbox.backlog === 3);
+    expect(outbox.acceptsMore).toBe(false);
+    await expect(outbox.publish("all", env("4"))).rejects.toThrow("outbox full");
     await outbox.close(); // the broker never came back: the held frames are rejected, not kept
     expect(await Promise.all(held)).toEqual(["rejected", "rejected", "rejected"]);
   });

@@ -1,4 +1,4 @@
-// Unit tests of lib/protocol.ts: decode never throws, error codes, field types, time formats, encoding.
+// Unit tests of lib/protocol/frames.ts: decode never throws, error codes, field types, time formats, encoding.
 import { describe, expect, test } from "bun:test";
 import {
   compact,

@@ -1,5 +1,5 @@
 // Standalone full marks: the only instance is full or not; getNettyOnlineInfo still names it.
-import type { FullMarks } from "../../core/registry.ts";
+import type { FullMarks } from "../../core/directory.ts";
 
 export function createLocalFullMarks(selfId: string): FullMarks {
   let full = false;
@@ -8,6 +8,5 @@ export function createLocalFullMarks(selfId: string): FullMarks {
       full = value;
     },
     has: (instanceId) => full && instanceId === selfId,
-    async close() {},
   };
 }

@@ -1,23 +1,36 @@
 // Standalone session routes: users are online here or nowhere.
-import type { SessionRoutes } from "../../core/session-routes.ts";
+import type { SessionRoutes } from "../../core/ports.ts";
 
-/** Tracks this instance's connections per user, in memory. */
+/** Tracks this instance's connections per user, in memory; nothing is ever lost, so nothing resets. */
 export function createLocalRoutes(instanceId: string): SessionRoutes {
   const conns = new Map<string, Set<string>>();
+  let count = 0;
+  const add = (userId: string, connId: string) => {
+    let set = conns.get(userId);
+    if (!set) conns.set(userId, (set = new Set()));
+    if (!set.has(connId)) count++;
+    set.add(connId);
+  };
   return {
     async add(userId, connId) {
-      let set = conns.get(userId);
-      if (!set) conns.set(userId, (set = new Set()));
-      set.add(connId);
+      add(userId, connId);
     },
     async remove(userId, connId) {
       const set = conns.get(userId);
-      if (set?.delete(connId) && set.size === 0) conns.delete(userId);
+      if (!set?.delete(connId)) return;
+      count--;
+      if (set.size === 0) conns.delete(userId);
     },
     async lookup(userIds) {
       return userIds.some((u) => conns.has(u)) ? [instanceId] : [];
     },
-    health: async () => "ok",
-    close: async () => {},
+    purgeInstance: async () => 0,
+    ownCount: async () => count,
+    async rebuild(entries) {
+      conns.clear();
+      count = 0;
+      for (const [userId, connId] of entries) add(userId, connId);
+    },
+    onReset() {},
   };
 }

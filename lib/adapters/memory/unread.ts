@@ -1,16 +1,19 @@
 // Standalone unread counters, in memory, behind the interface the Redis hash implements in a cluster.
-import type { UnreadCounters } from "../../core/unread.ts";
+import type { UnreadCounters } from "../../core/ports.ts";
 
 export function createMemoryUnread(): UnreadCounters {
   const byReceiver = new Map<string, Map<string, number>>();
+  const bump = (receiverId: string, senderId: string) => {
+    let counts = byReceiver.get(receiverId);
+    if (!counts) byReceiver.set(receiverId, (counts = new Map()));
+    counts.set(senderId, (counts.get(senderId) ?? 0) + 1);
+  };
   return {
     async increment({ receiverId, senderId }) {
-      let counts = byReceiver.get(receiverId);
-      if (!counts) byReceiver.set(receiverId, (counts = new Map()));
-      counts.set(senderId, (counts.get(senderId) ?? 0) + 1);
+      bump(receiverId, senderId);
     },
     async incrementMany(receiverIds, senderId) {
-      for (const receiverId of receiverIds) await this.increment({ receiverId, senderId });
+      for (const receiverId of receiverIds) bump(receiverId, senderId);
     },
     async get(receiverId) {
       return Object.fromEntries(byReceiver.get(receiverId) ?? []);
@@ -18,6 +21,5 @@ export function createMemoryUnread(): UnreadCounters {
     async clear(receiverId, senderId) {
       byReceiver.get(receiverId)?.set(senderId, 0);
     },
-    close: async () => {},
   };
 }

@@ -2,8 +2,9 @@
 // and a competing consumer counts them in Redis, acking after the count is written.
 import * as v from "valibot";
 import type { Logger } from "../../log.ts";
-import type { UnreadCounters } from "../../core/unread.ts";
-import type { AmqpBus } from "./bus.ts";
+import type { UnreadCounters } from "../../core/ports.ts";
+import type { RedisUnread } from "../redis/unread.ts";
+import type { PersistQueue } from "./persist-queue.ts";
 
 const Counted = v.object({ senderId: v.string(), receiverId: v.string(), msgId: v.optional(v.string()) });
 
@@ -16,18 +17,17 @@ const Counted = v.object({ senderId: v.string(), receiverId: v.string(), msgId: 
  * Delivery is at least once: a consumer that dies between the count and its ack makes the
  * message count twice. `get`/`clear` read the Redis hash directly.
  */
-export function createQueuedUnread(bus: Pick<AmqpBus, "publishChatMsg" | "consumeChatMsgs">, counters: UnreadCounters, log: Logger) {
+export function createQueuedUnread(queue: Pick<PersistQueue, "publishChatMsg" | "consumeChatMsgs">, counters: RedisUnread, log: Logger) {
   return {
     // With the broker down, count directly in Redis rather than not at all.
-    increment: (msg) => bus.publishChatMsg(JSON.stringify(msg)).catch(() => counters.increment(msg)),
+    increment: (msg) => queue.publishChatMsg(JSON.stringify(msg)).catch(() => counters.increment(msg)),
     // Group messages count straight in Redis: one pipeline rather than a queue message per member.
     incrementMany: (receiverIds, senderId) => counters.incrementMany(receiverIds, senderId),
     get: (receiverId) => counters.get(receiverId),
     clear: (receiverId, senderId) => counters.clear(receiverId, senderId),
-    close: () => counters.close(),
     /** Starts counting what arrives on `pitayafruits_queue`. */
     consume(): Promise<void> {
-      return bus.consumeChatMsgs(async (json) => {
+      return queue.consumeChatMsgs(async (json) => {
         let parsed;
         try {
           parsed = v.safeParse(Counted, JSON.parse(json));

@@ -1,7 +1,7 @@
 // Delivery marks in Redis: `im:pub:<msgId>` with a TTL of the dedupe window.
 import type Redis from "ioredis";
-import type { DeliveryMarks } from "../../core/delivery-marks.ts";
-import type { Logger } from "../../log.ts";
+import type { DeliveryMarks } from "../../core/ports.ts";
+import { failureStreak, type Logger } from "../../log.ts";
 
 /**
  * One SET per delivered message (pipelined by the client, not awaited on the hot path). A missing
@@ -9,16 +9,10 @@ import type { Logger } from "../../log.ts";
  * msgId if it did arrive — at least once, never silently lost.
  */
 export function createRedisDeliveryMarks(redis: Pick<Redis, "set" | "exists">, log: Logger, ttlS = 900): DeliveryMarks {
-  let failing = false;
+  const writes = failureStreak(log, "delivery_mark.failed");
   return {
     mark(msgId) {
-      redis.set(`im:pub:${msgId}`, "1", "EX", ttlS).then(
-        () => (failing = false),
-        (err) => {
-          if (!failing) log.warn("delivery_mark.failed", { err });
-          failing = true;
-        },
-      );
+      redis.set(`im:pub:${msgId}`, "1", "EX", ttlS).then(writes.ok, (err) => writes.fail({ err }));
     },
     async isMarked(msgId) {
       try {

@@ -1,11 +1,13 @@
 // Port bookkeeping in the seed's `netty_port` hash: atomic allocation, release, allocate-and-bind.
 import type Redis from "ioredis";
+import type { PortLease } from "../../core/ports.ts";
+import { probePort } from "../port-probe.ts";
 
 /** The seed's hash of ports in use: field = port, value "0". */
 export const PORT_KEY = "netty_port";
 
 /** The Redis commands this module uses. */
-export type PortRedis = Pick<Redis, "eval" | "hdel">;
+export type PortRedis = Pick<Redis, "eval" | "hdel" | "hset" | "hexists">;
 
 export interface PortOptions {
   /** Port taken when the hash is empty (the seed's 875). */
@@ -97,4 +99,26 @@ export async function allocateAndBind<T>(redis: PortRedis, options: BindOptions<
     // Best effort: a port left behind only raises the next allocation by one step.
     await releasePort(redis, ...failed).catch(() => {});
   }
+}
+
+/**
+ * This instance's port in `netty_port`: `fixed` (PORT) is recorded as given; otherwise one is
+ * allocated, probing each with a bind on `host` and taking the next when it is in use. `release()`
+ * removes it on a clean stop.
+ */
+export async function leasePort(redis: PortRedis, host: string, fixed: number | undefined, options: PortOptions): Promise<PortLease & { release(): Promise<void> }> {
+  let port: number;
+  if (fixed !== undefined) {
+    port = probePort(host, fixed);
+    await redis.hset(PORT_KEY, String(port), "0");
+  } else {
+    ({ port } = await allocateAndBind(redis, { ...options, bind: (p) => probePort(host, p) }));
+  }
+  return {
+    port,
+    renew: () => redis.hset(PORT_KEY, String(port), "0").then(() => {}),
+    isHeld: async () => (await redis.hexists(PORT_KEY, String(port))) === 1,
+    releaseOther: (other) => releasePort(redis, other),
+    release: () => releasePort(redis, port),
+  };
 }

@@ -1,10 +1,10 @@
 // Session routes in Redis: which instances hold which connections of every user (all devices).
 import type Redis from "ioredis";
 import type { Logger } from "../../log.ts";
-import type { SessionRoutes } from "../../core/session-routes.ts";
+import type { SessionRoutes } from "../../core/ports.ts";
 
 /** The Redis commands this module uses. */
-export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hlen" | "ping" | "status">;
+export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hlen" | "ping" | "status" | "on">;
 
 export interface RedisSessionRoutesOptions {
   redis: RoutesRedis;
@@ -18,18 +18,10 @@ export interface RedisSessionRoutesOptions {
 }
 
 export interface RedisSessionRoutes extends SessionRoutes {
-  /** Removes every entry of `instanceId` (it left the cluster); resolves to the number removed. */
-  purgeInstance(instanceId: string): Promise<number>;
-  /** How many connections Redis records for this instance (to notice routes lost without a reconnect). */
-  ownCount(): Promise<number>;
-  /**
-   * For `ms`, lookups fail (RedisUnavailableError) instead of answering from routes that may be
-   * incomplete — after Redis came back empty every instance is rebuilding its own — so the caller
-   * broadcasts meanwhile rather than acking messages it sent nowhere.
-   */
-  distrustFor(ms: number): void;
-  /** Makes this instance's entries exactly `entries` ([userId, connId]), e.g. after Redis came back empty. */
-  rebuild(entries: Iterable<readonly [userId: string, connId: string]>): Promise<void>;
+  /** "ok" or a short reason. */
+  health(): Promise<string>;
+  /** Removes this instance's entries (a clean stop); the Redis client stays the caller's. */
+  close(): Promise<void>;
 }
 
 /** Thrown at once, instead of queueing, while the Redis client is reconnecting. */
@@ -64,7 +56,6 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   const sessKey = (userId: string) => `${prefix}sess:${userId}`;
   const instKey = (id: string) => `${prefix}inst:${id}`;
   const ownCount = () => redis.hlen(instKey(instanceId));
-  let distrustedUntil = 0;
   const field = (id: string, connId: string) => `${id}#${connId}`;
   let closed = false;
 
@@ -104,13 +95,13 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   const purgeInstance = async (id: string): Promise<number> => {
     // The same <ip>_<port> may already be back (a restart on the same port): its entries are new.
     if (id !== instanceId && isLive(id)) {
-      log.info("session_routes_purge_skipped", { instance: id, reason: "instance is live again" });
+      log.info("routes.purge_skipped", { instance: id, reason: "instance is live again" });
       return 0;
     }
     ensureUp();
     const held = Object.entries(await redis.hgetall(instKey(id))).map(([connId, userId]): [string, string] => [userId, connId]);
     await deleteEntries(id, held);
-    if (held.length) log.info("session_routes_purged", { instance: id, entries: held.length });
+    if (held.length) log.info("routes.purged", { instance: id, entries: held.length });
     return held.length;
   };
 
@@ -126,20 +117,20 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
       await exec(redis.multi().hdel(sessKey(userId), field(instanceId, connId)).hdel(instKey(instanceId), connId));
     },
 
-    distrustFor(ms) {
-      distrustedUntil = Math.max(distrustedUntil, Date.now() + ms);
-    },
-
     async lookup(userIds) {
       if (userIds.length === 0) return [];
       ensureUp();
-      if (Date.now() < distrustedUntil) throw new RedisUnavailableError("routes being rebuilt after an outage");
       const live = new Set<string>();
       for (const ids of await readInstances(userIds)) for (const id of ids) if (isLive(id)) live.add(id);
       return [...live];
     },
 
     purgeInstance,
+
+    // Every "ready" after the first connection is a reconnect: Redis may have come back empty.
+    onReset(listener) {
+      redis.on("ready", listener);
+    },
 
     async rebuild(entries) {
       ensureUp();
@@ -159,7 +150,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
         }
         await exec(pipe);
       }
-      log.info("session_routes_rebuilt", { entries: want.size, stale: stale.length });
+      log.debug("routes.written", { entries: want.size, stale: stale.length });
     },
 
     async health() {
@@ -178,7 +169,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
       try {
         await purgeInstance(instanceId);
       } catch (err) {
-        log.warn("session_routes_close_purge_failed", { err });
+        log.warn("routes.close_purge_failed", { err });
       }
     },
   };

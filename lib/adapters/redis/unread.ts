@@ -1,9 +1,12 @@
 // Unread counters in the seed lineage's Redis hashes `chat_msg_list:<receiverId>`.
 import type Redis from "ioredis";
-import type { UnreadCounters } from "../../core/unread.ts";
+import type { UnreadCounters } from "../../core/ports.ts";
 
 /** The Redis commands this module uses. */
 export type UnreadRedis = Pick<Redis, "hincrby" | "hgetall" | "hset" | "pipeline">;
+
+/** The counters; `increment` needs only who sent to whom (a ChatMsg read back from the queue will do). */
+export type RedisUnread = Omit<UnreadCounters, "increment"> & { increment(msg: { receiverId: string; senderId: string }): Promise<void> };
 
 /** `chat_msg_list:<receiverId>`: field senderId, value the unread count as a decimal string. */
 export const unreadKey = (receiverId: string) => `chat_msg_list:${receiverId}`;
@@ -12,9 +15,9 @@ export const unreadKey = (receiverId: string) => `chat_msg_list:${receiverId}`;
  * Counts with HINCRBY and clears with HSET "0", as the seed lineage does, so a Java service
  * reading the same hash sees the same values; `get` includes cleared (0) senders, as the seed's
  * getMyUnReadCounts does, and skips values that are not integers. The Redis client is the
- * caller's: `close()` does not disconnect it.
+ * caller's.
  */
-export function createRedisUnread(redis: UnreadRedis): UnreadCounters {
+export function createRedisUnread(redis: UnreadRedis): RedisUnread {
   return {
     async increment({ receiverId, senderId }) {
       await redis.hincrby(unreadKey(receiverId), senderId, 1);
@@ -37,6 +40,5 @@ export function createRedisUnread(redis: UnreadRedis): UnreadCounters {
     async clear(receiverId, senderId) {
       await redis.hset(unreadKey(receiverId), senderId, "0");
     },
-    async close() {},
   };
 }

@@ -1,6 +1,6 @@
 // Groups in the SQL store: chat_group and chat_group_member, created on start.
 import type { SQL } from "bun";
-import type { Group, GroupStore } from "../../core/groups.ts";
+import type { Group, GroupStore } from "../../core/ports.ts";
 
 const DDL = [
   `CREATE TABLE IF NOT EXISTS chat_group (

@@ -130,7 +130,7 @@ export class ZkClient {
       try {
         fn();
       } catch (err) {
-        this.#opts.log.error("zk_listener_failed", { event, err });
+        this.#opts.log.error("zk.listener_failed", { event, err });
       }
     }
   }
@@ -178,7 +178,7 @@ export class ZkClient {
       const raw = this.#raw;
       this.#probing = true;
       const timer = setTimeout(() => {
-        this.#opts.log.warn("zk_unresponsive", { afterMs: Math.round((this.sessionTimeoutMs * 2) / 3) });
+        this.#opts.log.warn("zk.unresponsive", { afterMs: Math.round((this.sessionTimeoutMs * 2) / 3) });
         socketOf(raw)?.destroy();
       }, (this.sessionTimeoutMs * 2) / 3);
       raw.exists("/", () => {
@@ -211,7 +211,7 @@ export class ZkClient {
     clearTimeout(this.#lostTimer);
     this.#state = "expired";
     clearInterval(this.#watchdog);
-    this.#opts.log.warn("zk_session_expired", { reason });
+    this.#opts.log.warn("zk.session_expired", { reason });
     shutdown(this.#raw);
     this.#failPending(this.#raw, ZkCode.SESSION_EXPIRED);
     this.#emit("expired");
@@ -223,12 +223,12 @@ export class ZkClient {
       try {
         await this.open();
         this.#generation++;
-        this.#opts.log.info("zk_session_renewed", { generation: this.#generation });
+        this.#opts.log.info("zk.session_renewed", { generation: this.#generation });
         this.#emit("session");
         return;
       } catch (err) {
         if (this.state === "closed") return;
-        this.#opts.log.warn("zk_reconnect_failed", { err });
+        this.#opts.log.warn("zk.reconnect_failed", { err });
         this.#state = "expired";
       }
     }

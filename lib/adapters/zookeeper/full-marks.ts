@@ -1,7 +1,7 @@
 // Full marks in ZooKeeper: an EPHEMERAL `/<ns>/full/<ip>_<port>` while that instance is at its
 // connection cap, and a watched view of them, so getNettyOnlineInfo sends new clients elsewhere.
 import type { Logger } from "../../log.ts";
-import type { FullMarks } from "../../core/registry.ts";
+import type { FullMarks } from "../../core/directory.ts";
 import { CreateMode, ZkCode, zkCode, type ZkClient } from "./client.ts";
 
 export interface ZkFullMarksOptions {
@@ -15,7 +15,7 @@ export interface ZkFullMarksOptions {
 }
 
 /** Loads the view of full instances and keeps it watched; `set` makes ZooKeeper follow this instance's state. */
-export async function createZkFullMarks(opts: ZkFullMarksOptions): Promise<FullMarks> {
+export async function createZkFullMarks(opts: ZkFullMarksOptions): Promise<FullMarks & { close(): Promise<void> }> {
   const { zk, log } = opts;
   const dir = `/${opts.namespace.replace(/^\/+|\/+$/g, "")}/full`;
   const own = `${dir}/${opts.selfId}`;

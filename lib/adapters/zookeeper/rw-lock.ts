@@ -188,7 +188,7 @@ export function createReadWriteLock(zk: LockZk, opts: ReadWriteLockOptions): Rea
         const code = zkCode(err);
         if (code === ZkCode.SESSION_EXPIRED) return;
         if (code !== ZkCode.CONNECTION_LOSS || attempt >= 10) {
-          log.error("lock_release_failed", { path, err });
+          log.error("lock.release_failed", { path, err });
           return;
         }
       }

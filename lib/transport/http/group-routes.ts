@@ -2,10 +2,11 @@
 import type { Context, Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import * as v from "valibot";
-import { firstIssue, text } from "../../protocol/values.ts";
-import type { GroupStore } from "../../core/groups.ts";
+import type { GroupStore } from "../../core/ports.ts";
 import { GROUP_ID, GROUP_ID_RULE, GROUP_PREFIX, USER_ID, USER_ID_RULE } from "../../protocol/ids.ts";
-import { HttpError, grace } from "./app.ts";
+import { text } from "../../protocol/values.ts";
+import { bearerToken } from "../auth.ts";
+import { HttpError, grace, jsonBody } from "./respond.ts";
 
 export interface GroupRouteDeps {
   groups: GroupStore;
@@ -24,22 +25,6 @@ const CreateBody = v.object({
 const MembersBody = v.object({ userIds: UserIds });
 const BroadcastBody = v.object({ msg: v.pipe(text(16_384), v.minLength(1, "must not be empty")) });
 
-/**
- * The JSON body of a request, validated. The content type must say JSON: a cross-site form or
- * `text/plain` request (which a browser sends without asking) is refused with 415.
- */
-async function body<T extends v.GenericSchema>(c: Context, schema: T): Promise<v.InferOutput<T>> {
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
-    throw new HttpError(415, "the body must be JSON sent with Content-Type: application/json");
-  }
-  const json = await c.req.json().catch(() => {
-    throw new HttpError(400, "the body must be JSON");
-  });
-  const parsed = v.safeParse(schema, json);
-  if (!parsed.success) throw new HttpError(400, firstIssue(parsed.issues, "body"));
-  return parsed.output;
-}
-
 /** Adds the routes; with authentication, only members see a group and only its owner changes it. */
 export function addGroupRoutes(app: Hono<any>, deps: GroupRouteDeps): void {
   const caller = (c: Context): string | undefined => c.get("userId");
@@ -55,7 +40,7 @@ export function addGroupRoutes(app: Hono<any>, deps: GroupRouteDeps): void {
   };
 
   app.post("/chat/group/create", async (c) => {
-    const b = await body(c, CreateBody);
+    const b = await jsonBody(c, CreateBody);
     const ownerId = deps.authEnabled ? caller(c)! : b.ownerId;
     if (!ownerId) throw new HttpError(400, "ownerId is required (or a token, with authentication on)");
     const group = { groupId: `${GROUP_PREFIX}${deps.newGroupId()}`, name: b.name, ownerId };
@@ -67,7 +52,7 @@ export function addGroupRoutes(app: Hono<any>, deps: GroupRouteDeps): void {
     app.post(`/chat/group/:groupId/members/${action}`, async (c) => {
       const group = await groupOf(c);
       ownerOnly(c, group.ownerId);
-      const { userIds } = await body(c, MembersBody);
+      const { userIds } = await jsonBody(c, MembersBody);
       await deps.groups[change](group.groupId, userIds.filter((u) => u !== group.ownerId || action === "add"));
       return grace(c, { ...group, members: await deps.groups.members(group.groupId) });
     });
@@ -93,10 +78,10 @@ export function addGroupRoutes(app: Hono<any>, deps: GroupRouteDeps): void {
 
   app.post("/chat/broadcast", async (c) => {
     if (!deps.adminToken) throw new HttpError(404, "system broadcast is disabled: set ADMIN_TOKEN");
-    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+    const token = bearerToken(c.req.header("authorization")) ?? "";
     const [a, b] = [Buffer.from(token), Buffer.from(deps.adminToken)];
     if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(401, "unauthorized: send Authorization: Bearer <ADMIN_TOKEN>");
-    const { msg } = await body(c, BroadcastBody);
+    const { msg } = await jsonBody(c, BroadcastBody);
     return grace(c, await deps.broadcast(msg));
   });
 }

@@ -1,0 +1,90 @@
+// Envelopes on the wire. The frame travels as the text its connections get (never parsed on the
+// way); who gets it travels beside it: a header line on this project's direct exchange, an AMQP
+// header on fanout_exchange, whose body stays the plain DataContent a seed instance reads.
+import type { Audience, Envelope } from "../../core/ports.ts";
+import { decodeValue } from "../../protocol/frames.ts";
+
+/** Content type of envelopes on the direct exchange: per envelope a header line, then the frame line. */
+export const ENVELOPES_TYPE = "application/x-im-envelopes";
+/** Content type of older versions' batches: DataContent lines, group frames with a `to` field. */
+export const LEGACY_BATCH_TYPE = "application/x-ndjson";
+/** The AMQP header of a fanout message that names its audience. */
+export const AUDIENCE_HEADER = "x-im-audience";
+
+type Header = { k: "p"; r: string; s: string; x?: string } | { k: "m"; u: readonly string[]; x?: string } | { k: "e"; x?: string };
+
+/** The audience and sending connection as one line of JSON (JSON text never holds a raw newline). */
+export function encodeHeader({ audience, except }: Envelope): string {
+  const x = except || undefined;
+  const h: Header =
+    audience.kind === "pair" ? { k: "p", r: audience.receiverId, s: audience.senderId, x }
+    : audience.kind === "members" ? { k: "m", u: audience.userIds, x }
+    : { k: "e", x };
+  return JSON.stringify(h);
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((u) => typeof u === "string");
+
+/** The envelope of a header line and its frame; undefined when the header is not one. */
+export function decodeHeader(line: string, frame: string): Envelope | undefined {
+  let h: Partial<Record<"k" | "r" | "s" | "x", unknown>> & { u?: unknown };
+  try {
+    h = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const except = typeof h?.x === "string" ? h.x : undefined;
+  let audience: Audience;
+  if (h?.k === "p" && typeof h.r === "string" && typeof h.s === "string") audience = { kind: "pair", receiverId: h.r, senderId: h.s };
+  else if (h?.k === "m" && isStrings(h.u)) audience = { kind: "members", userIds: h.u };
+  else if (h?.k === "e") audience = { kind: "everyone" };
+  else return undefined;
+  return { audience, frame, except };
+}
+
+/** Envelopes joined for one AMQP message on the direct exchange. */
+export function encodeBatch(envelopes: readonly Envelope[]): string {
+  let body = "";
+  for (const e of envelopes) body += (body ? "\n" : "") + encodeHeader(e) + "\n" + e.frame;
+  return body;
+}
+
+/** The envelopes of a direct-exchange message; a malformed pair of lines is skipped (counted in `bad`). */
+export function decodeBatch(body: string): { envelopes: Envelope[]; bad: number } {
+  const lines = body.split("\n");
+  const envelopes: Envelope[] = [];
+  let bad = 0;
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const e = decodeHeader(lines[i], lines[i + 1]);
+    if (e) envelopes.push(e);
+    else bad++;
+  }
+  if (lines.length % 2) bad++;
+  return { envelopes, bad };
+}
+
+/**
+ * A DataContent published without a header: by a seed instance (a 1:1 message), or by an older
+ * version of this project (with `to`: member ids, or "*" for everyone). Parsed, since nothing
+ * else says who gets it; `to` is dropped from what connections get.
+ */
+export function decodeDataContent(text: string): Envelope | undefined {
+  let value: { to?: unknown } | null;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const decoded = decodeValue(value);
+  if (!decoded.ok) return undefined;
+  const { chatMsg, chatTime, extend } = decoded.frame;
+  const except = extend ?? undefined;
+  const to = value?.to;
+  if (to === undefined) {
+    if (!chatMsg.receiverId || !chatMsg.senderId) return undefined;
+    return { audience: { kind: "pair", receiverId: chatMsg.receiverId, senderId: chatMsg.senderId }, frame: text, except };
+  }
+  const frame = JSON.stringify({ chatMsg, chatTime, extend });
+  if (to === "*") return { audience: { kind: "everyone" }, frame, except };
+  return isStrings(to) ? { audience: { kind: "members", userIds: to }, frame, except } : undefined;
+}

@@ -1,0 +1,141 @@
+// Writing chat_message rows: group commit (one INSERT for the saves of a tick), a failure kept with
+// the row at fault, and the two ways of inserting (Bun.SQL; one prepared bun:sqlite statement).
+import type { SQL } from "bun";
+import { Database } from "bun:sqlite";
+import { StoreRefusedError, type SaveResult, type StoredMsg } from "../../core/ports.ts";
+import { everyInterval, failureStreak, type Logger } from "../../log.ts";
+import { toRow, type Row } from "./rows.ts";
+import { COLUMNS } from "./schema.ts";
+
+/**
+ * True when a failed write was refused for its data (a value, a constraint), not because the store
+ * is unavailable: PostgreSQL SQLSTATE classes 22 (data exception), 23 (integrity constraint) and 54
+ * (program limit), SQLite's constraint, size and type errors. Only such a failure is worth splitting
+ * the batch for: the rows at fault fail, the others are written.
+ */
+export function isDataFault(err: unknown): boolean {
+  const e = err as { errno?: unknown; code?: unknown } | null;
+  if (typeof e?.errno === "string") return /^(22|23|54)/.test(e.errno);
+  return typeof e?.code === "string" && /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(e.code);
+}
+
+/** Inserts rows, skipping (sender_id, client_msg_id) already stored; resolves to the ids inserted. */
+export type RowWriter = (rows: Row[]) => Promise<Set<string>>;
+
+export function sqlWriter(sql: SQL): RowWriter {
+  return async (rows) => {
+    const inserted: Array<{ id: string }> = await sql`
+      INSERT INTO chat_message ${sql(rows)}
+      ON CONFLICT (sender_id, client_msg_id) DO NOTHING
+      RETURNING CAST(id AS TEXT) AS id`;
+    return new Set(inserted.map((r) => r.id));
+  };
+}
+
+/**
+ * For a SQLite file, one prepared statement run per row inside one transaction (bun:sqlite): the
+ * profile showed Bun.SQL re-preparing the multi-row INSERT of every batch size, and half of the
+ * sending instance's CPU in it.
+ */
+export function sqliteFileWriter(filename: string): RowWriter & { close(): void } {
+  const db = new Database(filename);
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA synchronous = NORMAL"); // per connection: as the Bun.SQL one (WAL: durable on process crash)
+  const cols = COLUMNS.map(([name]) => name);
+  const insert = db.prepare(
+    `INSERT INTO chat_message (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})
+     ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+  );
+  const writeAll = db.transaction((rows: Row[]) => {
+    const fresh = new Set<string>();
+    for (const row of rows) {
+      const values = cols.map((c) => (row as Record<string, unknown>)[c] ?? null) as Array<string | number | null>;
+      if (insert.run(...values).changes === 1) fresh.add(row.id);
+    }
+    return fresh;
+  });
+  return Object.assign(async (rows: Row[]) => writeAll(rows), { close: () => db.close() });
+}
+
+
+interface Pending {
+  msg: StoredMsg;
+  resolve: (r: SaveResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  writeRows: RowWriter;
+  /** The first message of (senderId, clientMsgId), for a row the INSERT skipped as a duplicate. */
+  firstOf(senderId: string, clientMsgId: string | null): Promise<{ msgId: string; chatTime: string } | undefined>;
+  log: Logger;
+  /** Most rows in one INSERT. */
+  maxBatch: number;
+}
+
+/** Saves gather while one INSERT runs and go in the next one; `save` resolves once its row is durable. */
+export function createGroupCommit(opts: GroupCommitOptions) {
+  const writes = failureStreak(opts.log, "store.write_failed");
+  const refusals = everyInterval(opts.log, "store.row_refused");
+  let queue: Pending[] = [];
+  let writing: Promise<void> | null = null;
+
+  /**
+   * Writes a batch; when the store refuses it for its data, splits it in halves until the rows at
+   * fault are alone, so one bad row fails only its own sender. A failure of the store itself
+   * (connection, timeout) is thrown: every row of the batch fails with it.
+   */
+  async function writeBatch(batch: Pending[]): Promise<void> {
+    let fresh: Set<string>;
+    try {
+      fresh = await opts.writeRows(batch.map((p) => toRow(p.msg)));
+    } catch (err) {
+      if (!isDataFault(err)) throw err;
+      if (batch.length > 1) {
+        const half = batch.length >> 1;
+        await writeBatch(batch.slice(0, half));
+        return writeBatch(batch.slice(half));
+      }
+      refusals({ msgId: batch[0].msg.msgId, sender: batch[0].msg.senderId, err });
+      return batch[0].reject(new StoreRefusedError(`the store cannot hold this message: ${(err as Error).message}`));
+    }
+    for (const p of batch) {
+      if (fresh.has(p.msg.msgId)) {
+        p.resolve({ msgId: p.msg.msgId, chatTime: p.msg.chatTime, duplicate: false });
+        continue;
+      }
+      const first = await opts.firstOf(p.msg.senderId, p.msg.clientMsgId ?? null);
+      if (first) p.resolve({ ...first, duplicate: true });
+      else p.reject(new Error("message was neither inserted nor found"));
+    }
+  }
+
+  function pump(): void {
+    if (writing || queue.length === 0) return;
+    const batch = queue.slice(0, opts.maxBatch);
+    queue = queue.slice(batch.length);
+    writing = writeBatch(batch)
+      .then(writes.ok)
+      .catch((err) => {
+        writes.fail({ rows: batch.length, err });
+        for (const p of batch) p.reject(err);
+      })
+      .finally(() => {
+        writing = null;
+        pump();
+      });
+  }
+
+  return {
+    save(msg: StoredMsg): Promise<SaveResult> {
+      return new Promise<SaveResult>((resolve, reject) => {
+        queue.push({ msg, resolve, reject });
+        pump();
+      });
+    },
+    /** Resolves once every save so far is written (or failed). */
+    async drain(): Promise<void> {
+      while (writing || queue.length) await (writing ?? Promise.resolve());
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// CONNECT_INIT: binds a connection to its user, makes it routable cluster-wide, counts it online,
+// and replays what the user missed before live traffic.
+import { failureStreak, type Logger } from "../log.ts";
+import { ErrorCode, encodeDataContent, type ChatMsg } from "../protocol/frames.ts";
+import { EVERYONE, MSG_ID_RULE, isMsgId, userIdProblem } from "../protocol/ids.ts";
+import type { GroupStore, MessageStore, SessionRoutes } from "./ports.ts";
+import { refuse } from "./refusal.ts";
+import { frameTimeOf } from "./send.ts";
+import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
+
+export interface ConnectDeps {
+  sessions: LocalSessions;
+  routes: Pick<SessionRoutes, "add" | "remove">;
+  store: MessageStore;
+  groups: GroupStore;
+  log: Logger;
+  /** Called after a connection was bound or unbound. */
+  countsChanged(): void;
+  /** Sends a replayed frame (counted). */
+  replayed(state: ConnState, text: string): void;
+  /** Sends an error frame without ending the request (a failed replay: the connection is live all the same). */
+  fail(state: ConnState, code: ErrorCode, message: string, clientMsgId?: string | null): void;
+  /** Most messages replayed on one CONNECT_INIT. */
+  replayMax: number;
+  /** Connections one user may hold on this instance. */
+  maxConnsPerUser: number;
+}
+
+export type Connect = ReturnType<typeof createConnect>;
+
+export function createConnect(deps: ConnectDeps) {
+  const { sessions, log } = deps;
+  const routesAdd = failureStreak(log, "routes.add_failed");
+  const routesRemove = failureStreak(log, "routes.remove_failed");
+
+  /**
+   * Sends what `userId` missed after `afterMsgId`, then the live frames held meanwhile. A replay
+   * that fails is told to the client; the connection stays live (and is acked) all the same.
+   */
+  async function replay(state: ConnState, userId: string, afterMsgId: string, clientMsgId?: string | null): Promise<void> {
+    const held = state.held ?? [];
+    try {
+      if (!isMsgId(afterMsgId)) {
+        state.held = undefined;
+        deps.fail(state, ErrorCode.BAD_FRAME, `chatMsg.msgId: must be ${MSG_ID_RULE}`, clientMsgId);
+        return;
+      }
+      const groups = deps.replayMax > 0 ? (await deps.groups.groupsOf(userId)).map((g) => g.groupId) : [];
+      const missed = deps.replayMax > 0 ? await deps.store.after(userId, afterMsgId, deps.replayMax, [...groups, EVERYONE]) : [];
+      state.held = undefined;
+      for (const m of missed) deps.replayed(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
+    } catch (err) {
+      state.held = undefined;
+      log.warn("replay.failed", { err });
+      deps.fail(state, ErrorCode.UNAVAILABLE, "history is unavailable: reconnect later to receive missed messages", clientMsgId);
+    } finally {
+      for (const text of held) sendTo(state, text);
+    }
+  }
+
+  return {
+    /**
+     * Handles CONNECT_INIT. Resolves once the connection is routable and any replay was sent (the
+     * moment its ack may go out); throws a Refusal.
+     */
+    async init(state: ConnState, chatMsg: ChatMsg): Promise<void> {
+      if (state.userId !== undefined) {
+        // Bound once: a repeated CONNECT_INIT neither re-binds nor re-counts; naming another user is refused.
+        if (chatMsg.senderId != null && chatMsg.senderId !== state.userId) {
+          refuse(ErrorCode.FORBIDDEN, `this connection is bound to ${state.userId}: open a new connection for another user`);
+        }
+        return;
+      }
+      const userId = chatMsg.senderId ?? state.conn.authUserId;
+      const problem = userIdProblem(userId);
+      if (problem || !userId) return refuse(ErrorCode.BAD_FRAME, `chatMsg.senderId: ${problem}`);
+      if (state.conn.authUserId !== undefined && state.conn.authUserId !== userId) {
+        refuse(ErrorCode.FORBIDDEN, "chatMsg.senderId must be the user of your token");
+      }
+      if ((sessions.connsOf(userId)?.size ?? 0) >= deps.maxConnsPerUser) {
+        refuse(ErrorCode.LIMIT_EXCEEDED, `a user may hold at most ${deps.maxConnsPerUser} connections on one instance`, [1008, "too many connections"]);
+      }
+      sessions.bind(state, userId);
+      deps.countsChanged();
+      if (chatMsg.msgId) state.held = [];
+      try {
+        await deps.routes.add(userId, state.conn.id);
+        routesAdd.ok();
+      } catch (err) {
+        routesAdd.fail({ err }); // rebuilt from live connections when the dependency returns
+      }
+      if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId, chatMsg.clientMsgId);
+    },
+
+    /** A closed connection: unbound (once), uncounted and unrouted. */
+    closed(state: ConnState): void {
+      const userId = state.userId;
+      if (userId === undefined || !sessions.unbind(state)) return;
+      deps.countsChanged();
+      deps.routes.remove(userId, state.conn.id).then(routesRemove.ok, (err) => routesRemove.fail({ err }));
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Cluster membership rules: what this instance does when another leaves, when it was registered
+// again, and when the session routes may have lost entries; and whether route lookups are trusted.
+import type { Logger } from "../log.ts";
+import type { InstanceEvents, PortLease, SessionRoutes } from "./ports.ts";
+
+/** How long lookups are not trusted while the instances rebuild their routes. */
+export const ROUTES_REBUILD_GRACE_MS = 10_000;
+
+export interface MembershipDeps {
+  instanceId: string;
+  events: InstanceEvents;
+  routes: SessionRoutes;
+  lease: PortLease;
+  /** This instance's bound connections, as [userId, connId], and how many there are. */
+  sessions: { routes(): Iterable<readonly [string, string]>; readonly onlineCounts: number };
+  log: Logger;
+  now?: () => number;
+  /** Audit period (0: the caller runs `audit()` itself). Default 2 500. */
+  auditEveryMs?: number;
+}
+
+export type Membership = ReturnType<typeof createMembership>;
+
+/**
+ * - Another instance left: its routes are purged and its port freed. It may only have lost its
+ *   registry session and still serve its users, so lookups are distrusted (frames are broadcast;
+ *   its queue still gets them) until it re-registers and rebuilds.
+ * - This instance was registered again, or the routes' store reconnected (possibly empty): its
+ *   port and routes are written again; after a reconnect every instance rebuilds, so distrust too.
+ * - The audit: routes can also vanish with the connection up (FLUSHDB, eviction, a failover to a
+ *   replica that lacked them). Two audits in a row that find this instance's routes or port
+ *   missing (connections coming and going in between do not count) distrust and rebuild.
+ */
+export function createMembership(deps: MembershipDeps) {
+  const { routes, lease, log } = deps;
+  const now = deps.now ?? Date.now;
+  let distrustedUntil = 0;
+  let disagreements = 0;
+
+  function distrustFor(ms: number, why: string): void {
+    const until = now() + ms;
+    if (until <= distrustedUntil) return;
+    if (distrustedUntil <= now()) log.info("routes.distrusted", { why, forMs: ms });
+    distrustedUntil = until;
+  }
+
+  async function resync(why: string): Promise<void> {
+    try {
+      await Promise.all([lease.renew(), routes.rebuild(deps.sessions.routes())]);
+      log.info("routes.rebuilt", { why });
+    } catch (err) {
+      log.warn("routes.rebuild_failed", { why, err });
+    }
+  }
+
+  deps.events.onInstanceGone(({ instanceId, port }) => {
+    if (instanceId === deps.instanceId) return; // our own old registration after a session expiry
+    distrustFor(ROUTES_REBUILD_GRACE_MS, `instance ${instanceId} left`);
+    lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err }));
+    routes.purgeInstance(instanceId).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err }));
+  });
+  deps.events.onRegistered(() => void resync("registered again"));
+  routes.onReset(() => {
+    distrustFor(ROUTES_REBUILD_GRACE_MS, "the routes' store reconnected");
+    void resync("the routes' store reconnected");
+  });
+
+  async function audit(): Promise<void> {
+    let held: boolean;
+    let recorded: number;
+    try {
+      [recorded, held] = await Promise.all([routes.ownCount(), lease.isHeld()]);
+    } catch {
+      return; // the store is down: its reconnect resyncs
+    }
+    disagreements = recorded !== deps.sessions.onlineCounts || !held ? disagreements + 1 : 0;
+    if (disagreements < 2) return;
+    disagreements = 0;
+    distrustFor(ROUTES_REBUILD_GRACE_MS, "routes or port missing");
+    await resync("routes or port missing");
+  }
+
+  const timer = deps.auditEveryMs === 0 ? undefined : setInterval(() => void audit(), deps.auditEveryMs ?? 2500);
+  timer?.unref?.();
+
+  return {
+    /** False while lookups may miss entries of instances still rebuilding theirs. */
+    routesTrusted: () => now() >= distrustedUntil,
+    /** One audit now (tests; the timer runs it every `auditEveryMs`). */
+    audit,
+    close(): void {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,184 @@
+// The narrow interfaces the chat core needs, implemented in lib/adapters/ (memory/ for standalone,
+// sql/, redis/, zookeeper/, rabbitmq/ for a cluster). The core knows these, never a vendor.
+import type { ChatMsg } from "../protocol/frames.ts";
+
+// ---- messages ------------------------------------------------------------------------------
+
+/** A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set. */
+export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string };
+
+export interface SaveResult {
+  msgId: string;
+  chatTime: string;
+  /** True when (senderId, clientMsgId) was stored before: the result names the first message. */
+  duplicate: boolean;
+}
+
+/**
+ * The store refused this one message's data (a value it cannot hold); the rest of its batch was
+ * stored. The sender gets BAD_FRAME with the reason; resending the same data cannot succeed.
+ */
+export class StoreRefusedError extends Error {
+  override name = "StoreRefusedError";
+}
+
+/** Every chat message, for history, replay and read receipts. */
+export interface MessageStore {
+  /**
+   * Persists one message; resolves once it is durable (writes are batched internally). Rejects
+   * with StoreRefusedError when this message's data cannot be stored, with another error when the
+   * store is unavailable.
+   */
+  save(msg: StoredMsg): Promise<SaveResult>;
+  /**
+   * Both directions between two users, page 1 newest; rows oldest first within the page. With a
+   * group id as `userB`, every message to the group; with "system", the broadcasts `userA` got.
+   */
+  history(userA: string, userB: string, page: number, pageSize: number): Promise<{ records: number; rows: StoredMsg[] }>;
+  /**
+   * Messages to or from `userId` — and to any of `alsoTo` (the user's groups, everyone) from
+   * others — with an id larger than `afterMsgId`, oldest first, at most `limit`.
+   */
+  after(userId: string, afterMsgId: string, limit: number, alsoTo?: readonly string[]): Promise<StoredMsg[]>;
+  get(msgId: string): Promise<StoredMsg | undefined>;
+  /** Marks a message read; false when no such message. */
+  markRead(msgId: string): Promise<boolean>;
+}
+
+/** Named sets of users a message can be sent to (communicationType 2). */
+export interface Group {
+  groupId: string;
+  name: string;
+  ownerId: string;
+}
+
+export interface GroupStore {
+  create(group: Group, members: readonly string[]): Promise<void>;
+  get(groupId: string): Promise<Group | undefined>;
+  /** Member ids; read from the store on every call (membership changes apply to the next message). */
+  members(groupId: string): Promise<string[]>;
+  addMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+  removeMembers(groupId: string, userIds: readonly string[]): Promise<void>;
+  /** Groups `userId` belongs to. */
+  groupsOf(userId: string): Promise<Group[]>;
+}
+
+/** Unread counters per (receiver, sender): the seed lineage's `chat_msg_list:<receiverId>` hash. */
+export interface UnreadCounters {
+  /** Counts one more unread message from `msg.senderId` for `msg.receiverId` (called once the message is stored). */
+  increment(msg: StoredMsg): Promise<void>;
+  /** Counts one more unread message from `senderId` (a group id for group messages) for each receiver. */
+  incrementMany(receiverIds: readonly string[], senderId: string): Promise<void>;
+  /** `{senderId: count}` for one receiver. */
+  get(receiverId: string): Promise<Record<string, number>>;
+  /** Resets one counter to 0 (the sender stays listed with 0, as in the seed lineage). */
+  clear(receiverId: string, senderId: string): Promise<void>;
+}
+
+/**
+ * Which stored messages were handed on for delivery, so that a resend after a crash between store
+ * and publish is delivered (once) instead of being deduplicated into silence.
+ */
+export interface DeliveryMarks {
+  /** Records that `msgId` was delivered locally and handed to the bus (best effort, not awaited). */
+  mark(msgId: string): void;
+  /** True when `msgId` was marked within the dedupe window. */
+  isMarked(msgId: string): Promise<boolean>;
+}
+
+/** Message ids: snowflakes, unique across the cluster, increasing per instance. */
+export interface Ids {
+  next(): string;
+}
+
+// ---- between instances ---------------------------------------------------------------------
+
+/** Who gets a frame: a 1:1 pair (receiver, and the sender's devices), a group's members, or everyone. */
+export type Audience =
+  | { kind: "pair"; receiverId: string; senderId: string }
+  | { kind: "members"; userIds: readonly string[] }
+  | { kind: "everyone" };
+
+/** What one instance hands another: the frame as its connections get it, and to whom. */
+export interface Envelope {
+  audience: Audience;
+  /** The DataContent JSON text, delivered to connections as it is (never parsed on the way). */
+  frame: string;
+  /** The connection that sent it: it does not get it back. */
+  except?: string;
+}
+
+/** Passes envelopes to other instances (RabbitMQ in a cluster; nobody in standalone). */
+export interface MessageBus {
+  /**
+   * Sends `envelope` to the given instances (ids `<ip>_<port>`, never this one), or to every other
+   * instance with "all". Resolves once the broker has accepted it.
+   */
+  publish(targets: readonly string[] | "all", envelope: Envelope): Promise<void>;
+  /** Sets the handler of envelopes other instances sent to this one. */
+  onEnvelope(handler: (envelope: Envelope) => void): void;
+  /** False while the bus can hold no more (its backlog during an outage is full): refuse new messages. */
+  readonly acceptsMore: boolean;
+}
+
+/** Which instances hold connections of which users, cluster-wide. */
+export interface SessionRoutes {
+  /** Records that this instance holds connection `connId` of `userId`. */
+  add(userId: string, connId: string): Promise<void>;
+  /** Forgets connection `connId` of `userId` on this instance. */
+  remove(userId: string, connId: string): Promise<void>;
+  /** Ids of the live instances, this one included, that hold a connection of any of `userIds`. */
+  lookup(userIds: readonly string[]): Promise<string[]>;
+  /** Removes every entry of an instance that left the cluster. */
+  purgeInstance(instanceId: string): Promise<number>;
+  /** How many connections the routes record for this instance. */
+  ownCount(): Promise<number>;
+  /** Makes this instance's entries exactly `entries` ([userId, connId]). */
+  rebuild(entries: Iterable<readonly [userId: string, connId: string]>): Promise<void>;
+  /** Registers a callback for when the routes may have lost entries (their store reconnected). */
+  onReset(listener: () => void): void;
+}
+
+/** This instance's count of CONNECT_INIT'd connections as the cluster sees it. */
+export interface OnlineCounts {
+  /** Sets the absolute count; written coalesced, within 1 s. */
+  set(count: number): void;
+}
+
+/** The registry's events the cluster rules react to. */
+export interface InstanceEvents {
+  /** An instance left the cluster (its registration vanished). */
+  onInstanceGone(listener: (instance: { instanceId: string; port: number }) => void): void;
+  /** This instance was registered (again, after a lost session: others may have purged its routes). */
+  onRegistered(listener: () => void): void;
+}
+
+/** This instance's port in the cluster's port book (the seed's `netty_port` hash). */
+export interface PortLease {
+  readonly port: number;
+  /** Records this instance's port again (the book lost it). */
+  renew(): Promise<void>;
+  /** True while the book holds this instance's port. */
+  isHeld(): Promise<boolean>;
+  /** Frees the port of an instance that left the cluster. */
+  releaseOther(port: number): Promise<void>;
+}
+
+// ---- observing -----------------------------------------------------------------------------
+
+/** What the core measures; the adapter binds each to a metric once, nothing is looked up per message. */
+export interface CoreMetrics {
+  frameIn(type: string): void;
+  frameOut(kind: "ack" | "error" | "replay"): void;
+  error(code: string): void;
+  delivered(origin: "local" | "remote"): void;
+  /** Open connections. */
+  connections(open: number): void;
+  /** Connections that completed CONNECT_INIT, and distinct users among them. */
+  online(counts: number, users: number): void;
+  stored(seconds: number): void;
+  storeFailed(): void;
+  published(mode: "direct" | "fanout", seconds: number): void;
+  publishFailed(): void;
+  consumed(): void;
+}

@@ -1,0 +1,139 @@
+// The send pipeline of one chat message: check it, store it, count it unread, route it, ack it.
+import { failureStreak, type Logger } from "../log.ts";
+import { ErrorCode, MsgType, encodeDataContent, formatChatTime, formatFrameTime, type ChatMsg } from "../protocol/frames.ts";
+import { EVERYONE, GROUP_PREFIX, SYSTEM_SENDER, isGroupId, receiverIdProblem } from "../protocol/ids.ts";
+import type { Delivery } from "./delivery.ts";
+import {
+  StoreRefusedError,
+  type Audience, type CoreMetrics, type DeliveryMarks, type GroupStore, type Ids, type MessageBus, type MessageStore, type SaveResult, type StoredMsg, type UnreadCounters,
+} from "./ports.ts";
+import { refuse } from "./refusal.ts";
+
+export interface SendDeps {
+  store: MessageStore;
+  groups: GroupStore;
+  unread: UnreadCounters;
+  marks: DeliveryMarks;
+  ids: Ids;
+  bus: Pick<MessageBus, "acceptsMore">;
+  delivery: Delivery;
+  metrics: CoreMetrics;
+  log: Logger;
+  /** Longest `msg` in characters. */
+  maxMsgChars: number;
+}
+
+/** 1:1 frames go to the receiver's connections and the sender's other ones. */
+export const pairOf = (m: { receiverId: string; senderId: string }): Audience => ({ kind: "pair", receiverId: m.receiverId, senderId: m.senderId });
+
+/** `yyyy/MM/dd HH:mm:ss` of a stored message's chatTime (DataContent.chatTime). */
+export const frameTimeOf = (m: StoredMsg) => m.chatTime.replaceAll("-", "/");
+
+export type Send = ReturnType<typeof createSend>;
+
+export function createSend(deps: SendDeps) {
+  const { store, metrics } = deps;
+  const unreadWrites = failureStreak(deps.log, "unread.increment_failed");
+
+  /** The receiver, checked with the message's text. */
+  function checked(chatMsg: ChatMsg): string {
+    const receiverId = chatMsg.receiverId;
+    const problem = receiverIdProblem(receiverId);
+    if (problem || !receiverId) return refuse(ErrorCode.BAD_FRAME, `chatMsg.receiverId: ${problem}`);
+    if (chatMsg.msgType === MsgType.WORDS && !chatMsg.msg) return refuse(ErrorCode.BAD_FRAME, "chatMsg.msg: text messages need a non-empty msg");
+    if (chatMsg.msg && chatMsg.msg.length > deps.maxMsgChars) return refuse(ErrorCode.BAD_FRAME, `chatMsg.msg: at most ${deps.maxMsgChars} characters`);
+    return receiverId;
+  }
+
+  /** Who gets a chat message: its pair, or its group's members (read now: a change applies at once). */
+  async function audienceOf(senderId: string, receiverId: string, chatMsg: ChatMsg): Promise<{ audience: Audience; toGroup: boolean }> {
+    const toGroup = chatMsg.communicationType === 2 || isGroupId(receiverId);
+    if (!toGroup) return { audience: pairOf({ receiverId, senderId }), toGroup };
+    if (!isGroupId(receiverId)) return refuse(ErrorCode.BAD_FRAME, `chatMsg.receiverId: a group id ("${GROUP_PREFIX}…") is required with communicationType 2`);
+    let members: string[];
+    try {
+      members = await deps.groups.members(receiverId);
+    } catch {
+      return refuse(ErrorCode.UNAVAILABLE, "the store is unavailable: resend later");
+    }
+    if (members.length === 0) return refuse(ErrorCode.NOT_FOUND, `no group ${receiverId}`);
+    if (!members.includes(senderId)) return refuse(ErrorCode.FORBIDDEN, `you are not a member of ${receiverId}`);
+    return { audience: { kind: "members", userIds: members }, toGroup };
+  }
+
+  async function stored(msg: StoredMsg): Promise<SaveResult> {
+    const started = performance.now();
+    try {
+      const saved = await store.save(msg);
+      metrics.stored((performance.now() - started) / 1000);
+      return saved;
+    } catch (err) {
+      if (err instanceof StoreRefusedError) return refuse(ErrorCode.BAD_FRAME, err.message);
+      metrics.storeFailed();
+      return refuse(ErrorCode.UNAVAILABLE, "the message was not stored: resend it later");
+    }
+  }
+
+  function countUnread(msg: StoredMsg, audience: Audience): void {
+    const counted =
+      audience.kind === "members" ? deps.unread.incrementMany(audience.userIds.filter((u) => u !== msg.senderId), msg.receiverId) : deps.unread.increment(msg);
+    counted.then(unreadWrites.ok, (err) => unreadWrites.fail({ err }));
+  }
+
+  /** A resend of a message stored before: deliver it again only if its first attempt never was. */
+  async function redeliver(saved: SaveResult, connId: string): Promise<boolean> {
+    if (await deps.marks.isMarked(saved.msgId)) return true;
+    // The first attempt was stored but its instance died before handing it on: deliver it now.
+    const first = await store.get(saved.msgId);
+    if (!first) return true;
+    const audience: Audience = isGroupId(first.receiverId) ? { kind: "members", userIds: await deps.groups.members(first.receiverId) } : pairOf(first);
+    const frame = encodeDataContent({ chatMsg: first, chatTime: frameTimeOf(first), extend: connId });
+    return deps.delivery.route({ audience, frame, except: connId }, first.msgId);
+  }
+
+  return {
+    /**
+     * Sends `chatMsg` from `senderId` on connection `connId`; resolves to what the ack names once
+     * the message is stored and handed on. Throws a Refusal the sender is told about.
+     */
+    async chat(senderId: string, connId: string, chatMsg: ChatMsg): Promise<SaveResult> {
+      const receiverId = checked(chatMsg);
+      const { audience, toGroup } = await audienceOf(senderId, receiverId, chatMsg);
+      if (!deps.bus.acceptsMore) return refuse(ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
+      const now = new Date();
+      const msg: StoredMsg = {
+        ...chatMsg, senderId, receiverId, msgType: chatMsg.msgType!, msgId: deps.ids.next(),
+        chatTime: formatChatTime(now), isRead: false, communicationType: toGroup ? 2 : 1,
+      };
+      const saved = await stored(msg);
+      let delivered: boolean;
+      if (saved.duplicate) delivered = await redeliver(saved, connId);
+      else {
+        countUnread(msg, audience);
+        const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: connId });
+        delivered = await deps.delivery.route({ audience, frame, except: connId }, msg.msgId);
+      }
+      if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
+      deps.marks.mark(saved.msgId);
+      return saved;
+    },
+
+    /**
+     * A system message to every connected user of the cluster (through fanout_exchange), stored
+     * from SYSTEM_SENDER to EVERYONE so that it is replayed after reconnect too.
+     */
+    async broadcast(text: string): Promise<{ msgId: string; chatTime: string }> {
+      const now = new Date();
+      const msg: StoredMsg = {
+        senderId: SYSTEM_SENDER, receiverId: EVERYONE, msg: text, msgType: MsgType.WORDS,
+        msgId: deps.ids.next(), chatTime: formatChatTime(now), isRead: false, communicationType: 1,
+      };
+      await store.save(msg);
+      const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: null });
+      if (!(await deps.delivery.route({ audience: { kind: "everyone" }, frame }, msg.msgId))) {
+        throw new Error("the broadcast is stored but the bus did not take it; it reaches users on replay");
+      }
+      return { msgId: msg.msgId, chatTime: msg.chatTime };
+    },
+  };
+}
