@@ -2,6 +2,7 @@
 # Installs (when missing) and starts ZooKeeper, Redis, RabbitMQ and PostgreSQL for cluster mode and its tests.
 #
 # Usage: scripts/services.sh [zookeeper|redis|rabbitmq|postgres ...]   (default: all four)
+#        scripts/services.sh stop zookeeper|redis
 # Idempotent: a service that already answers is left alone; apt runs only when a package is missing.
 # Works with systemd when it is PID 1's manager, otherwise starts the daemons directly (containers).
 # Environment: SERVICES_WAIT_S (readiness bound per service, default 90), PG_USER / PG_PASSWORD / PG_DB
@@ -197,6 +198,20 @@ ensure_pg_database() {
 }
 
 # ---- main -------------------------------------------------------------------------------------
+
+# "stop NAME": stops a service (the fault tests restart ZooKeeper and Redis this way).
+stop_zookeeper() {
+  if has_systemd; then systemctl stop zookeeper; else "$ZK_BIN/zkServer.sh" stop >/dev/null 2>&1 || true; fi
+}
+stop_redis() { redis-cli -h 127.0.0.1 -p 6379 shutdown nosave >/dev/null 2>&1 || true; }
+if [ "${1:-}" = stop ]; then
+  case "${2:-}" in
+    zookeeper | zk) stop_zookeeper ;;
+    redis | redis-server) stop_redis ;;
+    *) echo "usage: $0 stop zookeeper|redis" >&2; exit 2 ;;
+  esac
+  exit 0
+fi
 
 services=()
 for arg in "${@:-zookeeper redis rabbitmq postgres}"; do

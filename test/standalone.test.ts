@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { http, standaloneTarget, type Target } from "./support/target.ts";
+import { eventually } from "./support/wait.ts";
 import { TestClient } from "./support/ws-client.ts";
 
 /** A WebSocket peer that completes the handshake and then never sends a byte (not even a pong). */
@@ -51,12 +52,10 @@ describe("a standalone instance", () => {
     a.close();
     await a.waitClosed();
     c.close();
-    await Bun.sleep(100);
-    expect(await onlineCounts()).toBe(base + 1);
+    expect(await eventually(async () => (await onlineCounts()) === base + 1, 2000, 10)).toBe(true);
     b.close();
     await b.waitClosed();
-    await Bun.sleep(100);
-    expect(await onlineCounts()).toBe(base);
+    expect(await eventually(async () => (await onlineCounts()) === base, 2000, 10)).toBe(true);
     // An abrupt loss: a client process killed with SIGKILL, no close frame.
     const script = `const ws = new WebSocket(${JSON.stringify(t.wsUrl())}); ws.onopen = () => ws.send(JSON.stringify({chatMsg:{senderId:"cnt-k",msgType:0,clientMsgId:"k"}})); ws.onmessage = () => console.log("bound");`;
     const child = Bun.spawn(["bun", "-e", script], { stdout: "pipe" });
@@ -65,8 +64,7 @@ describe("a standalone instance", () => {
     expect(await onlineCounts()).toBe(base + 1);
     child.kill("SIGKILL");
     await child.exited;
-    for (let i = 0; i < 50 && (await onlineCounts()) !== base; i++) await Bun.sleep(100);
-    expect(await onlineCounts()).toBe(base);
+    expect(await eventually(async () => (await onlineCounts()) === base, 5000, 100)).toBe(true);
   });
 
   test("a frame over MAX_FRAME_BYTES closes only that connection, with 1009", async () => {

@@ -1,5 +1,6 @@
 // Cluster membership rules: what this instance does when another leaves, when it was registered
 // again, and when the session routes may have lost entries; and whether route lookups are trusted.
+import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
 import type { InstanceEvents, PortLease, SessionRoutes } from "./ports.ts";
 
@@ -34,6 +35,7 @@ export type Membership = ReturnType<typeof createMembership>;
 export function createMembership(deps: MembershipDeps) {
   const { routes, lease, log } = deps;
   const now = deps.now ?? Date.now;
+  const work = createInFlight();
   let distrustedUntil = 0;
   let disagreements = 0;
 
@@ -44,20 +46,20 @@ export function createMembership(deps: MembershipDeps) {
     distrustedUntil = until;
   }
 
-  async function resync(why: string): Promise<void> {
-    try {
-      await Promise.all([lease.renew(), routes.rebuild(deps.sessions.routes())]);
-      log.info("routes.rebuilt", { why });
-    } catch (err) {
-      log.warn("routes.rebuild_failed", { why, err });
-    }
+  function resync(why: string): Promise<void> {
+    return work.track(
+      Promise.all([lease.renew(), routes.rebuild(deps.sessions.routes())]).then(
+        () => log.info("routes.rebuilt", { why }),
+        (err) => log.warn("routes.rebuild_failed", { why, err }),
+      ),
+    );
   }
 
   deps.events.onInstanceGone(({ instanceId, port }) => {
     if (instanceId === deps.instanceId) return; // our own old registration after a session expiry
     distrustFor(ROUTES_REBUILD_GRACE_MS, `instance ${instanceId} left`);
-    lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err }));
-    routes.purgeInstance(instanceId).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err }));
+    void work.track(lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err })));
+    void work.track(routes.purgeInstance(instanceId).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err })));
   });
   deps.events.onRegistered(() => void resync("registered again"));
   routes.onReset(() => {
@@ -88,6 +90,8 @@ export function createMembership(deps: MembershipDeps) {
     routesTrusted: () => now() >= distrustedUntil,
     /** One audit now (tests; the timer runs it every `auditEveryMs`). */
     audit,
+    /** Resolves once the purges and rebuilds under way are done. */
+    idle: () => work.idle(),
     close(): void {
       clearInterval(timer);
     },

@@ -7,9 +7,11 @@ import { createFrameBus, FANOUT_EXCHANGE, type FrameBus, type FrameBusOptions } 
 import { BrokerUnavailableError, connectAmqp, type AmqpLink, type AmqpLinkOptions } from "../../lib/adapters/rabbitmq/link.ts";
 import { createPersistQueue, PERSIST_QUEUE, type PersistQueue, type PersistQueueOptions } from "../../lib/adapters/rabbitmq/persist-queue.ts";
 import { createLogger, silentLogger } from "../../lib/log.ts";
+import { AMQP, amqpUrl, rabbitmqctl } from "../support/services.ts";
+import { eventually } from "../support/wait.ts";
 
 const VHOST = `im-test-amqp-bus-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-const URL = `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(VHOST)}`;
+const URL = amqpUrl(VHOST);
 const nodes: Node[] = [];
 let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
 const log = process.env.TEST_LOG ? createLogger("debug") : silentLogger;
@@ -52,29 +54,14 @@ async function receiver(o: Options = {}) {
   return { ...node, got, frames: () => got.map((e) => e.frame) };
 }
 
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`rabbitmqctl ${args.join(" ")} failed (${code}): ${err || out}`);
-  return out;
-}
-
 async function listQueues(): Promise<Record<string, any>[]> {
   const fields = ["name", "durable", "exclusive", "arguments", "messages_ready", "messages_unacknowledged"];
   return JSON.parse(await rabbitmqctl("list_queues", "-p", VHOST, ...fields, "--formatter", "json"));
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 beforeAll(async () => {
   try {
-    await (await connect("amqp://guest:guest@127.0.0.1:5672")).close();
+    await (await connect(AMQP)).close();
   } catch (err) {
     throw new Error(`RabbitMQ is not reachable at 127.0.0.1:5672 (${(err as Error).message}); start it with scripts/services.sh rabbitmq`);
   }
@@ -91,7 +78,7 @@ describe("amqp bus frames", () => {
   test("a direct publish reaches only the target instance, with its audience and sending connection", async () => {
     const [a, b, c] = await Promise.all([receiver(), receiver(), receiver()]);
     await a.bus.publish([b.id], pair('{"chatMsg":{"msg":"to b"}}'));
-    await until(() => b.got.length === 1, "b to receive the envelope");
+    expect(await eventually(() => b.got.length === 1, 5000, 10)).toBeTruthy();
     await Bun.sleep(200);
     expect(b.got).toEqual([pair('{"chatMsg":{"msg":"to b"}}')]);
     expect(a.got).toEqual([]);
@@ -103,7 +90,7 @@ describe("amqp bus frames", () => {
     const sent = Array.from({ length: 100 }, (_, i) => JSON.stringify({ chatMsg: { msg: `line\nbreak ${i}` } }));
     const members: Envelope = { audience: { kind: "members", userIds: ["m1", "m2"] }, frame: sent[0] };
     await Promise.all([...sent.map((f) => a.bus.publish([b.id], pair(f))), a.bus.publish([b.id], members)]);
-    await until(() => b.got.length === 101, "b to receive 101 envelopes");
+    expect(await eventually(() => b.got.length === 101, 5000, 10)).toBeTruthy();
     expect(b.frames().slice(0, 100)).toEqual(sent); // escaped newlines inside frames survive the newline-joined batches
     expect(b.got[100]).toEqual({ ...members, except: undefined });
   });
@@ -111,7 +98,7 @@ describe("amqp bus frames", () => {
   test("a publish to several instances reaches each of them once", async () => {
     const [a, b, c] = await Promise.all([receiver(), receiver(), receiver()]);
     await a.bus.publish([b.id, c.id], pair("x"));
-    await until(() => b.got.length === 1 && c.got.length === 1, "b and c to receive the envelope");
+    expect(await eventually(() => b.got.length === 1 && c.got.length === 1, 5000, 10)).toBeTruthy();
     await Bun.sleep(200);
     expect([a.frames(), b.frames(), c.frames()]).toEqual([[], ["x"], ["x"]]);
   });
@@ -126,7 +113,7 @@ describe("amqp bus frames", () => {
     const seen: string[] = [];
     await seed.consume(queue, (m) => m && seen.push(m.content.toString()), { noAck: true });
     await a.bus.publish("all", { audience: { kind: "everyone" }, frame });
-    await until(() => b.got.length === 1 && c.got.length === 1 && seen.length === 1, "b, c and the seed queue to receive the broadcast");
+    expect(await eventually(() => b.got.length === 1 && c.got.length === 1 && seen.length === 1, 5000, 10)).toBeTruthy();
     await Bun.sleep(200);
     expect(b.got).toEqual([{ audience: { kind: "everyone" }, frame, except: undefined }]);
     expect(c.frames()).toEqual([frame]);
@@ -141,7 +128,7 @@ describe("amqp bus frames", () => {
     const frame = '{"chatMsg":{"senderId":"s1","receiverId":"s2","msg":"from java","msgType":1},"chatTime":"2024/01/01 00:00:00","extend":"java-conn"}';
     seed.publish(FANOUT_EXCHANGE, "", Buffer.from(frame));
     await seed.waitForConfirms();
-    await until(() => b.got.length === 1, "b to receive the seed's frame");
+    expect(await eventually(() => b.got.length === 1, 5000, 10)).toBeTruthy();
     expect(b.got[0]).toEqual({ audience: { kind: "pair", receiverId: "s2", senderId: "s1" }, frame, except: "java-conn" });
     await seed.close();
   });
@@ -150,7 +137,7 @@ describe("amqp bus frames", () => {
     const a = await receiver({ routing: "fanout" });
     const [b, c] = await Promise.all([receiver(), receiver()]);
     await a.bus.publish([b.id], pair("seed-style"));
-    await until(() => b.got.length === 1 && c.got.length === 1, "b and c to receive it");
+    expect(await eventually(() => b.got.length === 1 && c.got.length === 1, 5000, 10)).toBeTruthy();
     expect(b.got).toEqual([pair("seed-style")]);
     expect(a.got).toEqual([]);
   });
@@ -169,7 +156,7 @@ describe("amqp bus frames", () => {
     const a = await newNode({ queueExpiresMs: 3000 });
     await a.close();
     expect((await listQueues()).map((q) => q.name)).toContain(a.bus.queueName);
-    await until(async () => !(await listQueues()).some((q) => q.name === a.bus.queueName), "the queue to expire", 10_000);
+    expect(await eventually(async () => !(await listQueues()).some((q) => q.name === a.bus.queueName), 10_000, 10)).toBeTruthy();
   }, 15_000);
 
   test("health is ok while connected, and publish rejects once the connection is closed", async () => {
@@ -193,11 +180,11 @@ describe("amqp bus persistence queue", () => {
       await released;
     });
     await producer.persist.publishChatMsg('{"msgId":"1","msg":"persist me"}');
-    await until(() => seen.length === 1, "the handler to be called");
+    expect(await eventually(() => seen.length === 1, 5000, 10)).toBeTruthy();
     const pending = (await listQueues()).find((q) => q.name === PERSIST_QUEUE)!;
     expect(pending.messages_unacknowledged).toBe(1);
     release();
-    await until(async () => (await listQueues()).find((q) => q.name === PERSIST_QUEUE)!.messages_unacknowledged === 0, "the ack");
+    expect(await eventually(async () => (await listQueues()).find((q) => q.name === PERSIST_QUEUE)!.messages_unacknowledged === 0, 5000, 10)).toBeTruthy();
     expect(seen).toEqual(['{"msgId":"1","msg":"persist me"}']);
     await consumer.close(); // consumers of later tests compete on the same queue
   });
@@ -211,7 +198,7 @@ describe("amqp bus persistence queue", () => {
       handled.push(json);
     });
     await bus.persist.publishChatMsg('{"msgId":"2"}');
-    await until(() => handled.length === 1, "the retry to succeed");
+    expect(await eventually(() => handled.length === 1, 5000, 10)).toBeTruthy();
     expect(calls).toBe(2);
     await bus.close();
   });
@@ -229,7 +216,7 @@ describe("amqp bus persistence queue", () => {
       });
     }
     await Promise.all(Array.from({ length: 40 }, (_, i) => producer.persist.publishChatMsg(`{"msgId":"${i}"}`)));
-    await until(() => handled.size === 40, "all 40 messages to be handled");
+    expect(await eventually(() => handled.size === 40, 5000, 10)).toBeTruthy();
     expect([...handled.values()].every((count) => count === 1)).toBe(true);
     expect(Math.min(...perConsumer)).toBeGreaterThan(0);
     await Promise.all(consumers.map((c) => c.close()));
@@ -254,20 +241,20 @@ describe("amqp bus recovery", () => {
       }
     })();
     await rabbitmqctl("close_all_connections", "-p", VHOST, "test: broker restart");
-    await until(async () => (await a.link.health()) !== "ok", "health to report the outage");
+    expect(await eventually(async () => (await a.link.health()) !== "ok", 5000, 10)).toBeTruthy();
     expect(await a.link.health()).toBe("rabbitmq: disconnected (reconnecting)");
     const started = Date.now();
     await expect(a.bus.publish([b.id], pair("during outage"))).rejects.toThrow(/broker unavailable/);
     expect(Date.now() - started).toBeLessThan(100);
 
-    await until(async () => (await a.link.health()) === "ok" && (await b.link.health()) === "ok", "both buses to reconnect", 15_000);
+    expect(await eventually(async () => (await a.link.health()) === "ok" && (await b.link.health()) === "ok", 15_000, 10)).toBeTruthy();
     polling = false;
     await poll;
     expect(healths).toContain("rabbitmq: disconnected (reconnecting)");
 
     await a.bus.publish([b.id], pair("after recovery"));
-    await until(() => b.frames().includes("after recovery"), "delivery after recovery");
+    expect(await eventually(() => b.frames().includes("after recovery"), 5000, 10)).toBeTruthy();
     await a.persist.publishChatMsg('{"msgId":"after"}');
-    await until(() => persisted.includes('{"msgId":"after"}'), "the persistence consumer to be back");
+    expect(await eventually(() => persisted.includes('{"msgId":"after"}'), 5000, 10)).toBeTruthy();
   }, 30_000);
 });

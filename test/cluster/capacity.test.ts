@@ -3,9 +3,11 @@
 // marks itself full in ZooKeeper so new clients are sent elsewhere, and its held clients keep chatting.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { reservedDescriptors } from "../../lib/transport/capacity.ts";
-import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { http } from "../support/target.ts";
 import { TestClient } from "../support/ws-client.ts";
+import { REDIS_DB } from "../support/services.ts";
 
 const LIMIT = 600;
 const CAP = LIMIT - reservedDescriptors(LIMIT);
@@ -29,7 +31,7 @@ describe("an instance at its open-files limit", () => {
   let c: Cluster;
   const held: TestClient[] = [];
   beforeAll(async () => {
-    c = await startCluster({ size: 2, redisDb: 11, env: { MAX_CONNS_PER_USER: "1000", FRAME_RATE_PER_CONN: "0" } });
+    c = await startCluster({ size: 2, redisDb: REDIS_DB.capacity, env: { MAX_CONNS_PER_USER: "1000", FRAME_RATE_PER_CONN: "0" } });
   }, 60_000);
   afterAll(async () => {
     for (const cl of held) cl.close();

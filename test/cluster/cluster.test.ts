@@ -1,9 +1,11 @@
 // Cluster mode against real ZooKeeper, Redis and RabbitMQ with instances as separate processes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PORT_KEY } from "../../lib/adapters/redis/ports.ts";
-import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { http } from "../support/target.ts";
 import { TestClient } from "../support/ws-client.ts";
+import { REDIS_DB } from "../support/services.ts";
 
 const parse = (list: Array<{ data: string }>) => list.map((n) => JSON.parse(n.data));
 const countsByPort = async (c: Cluster) => Object.fromEntries(parse(await c.serverList()).map((n) => [n.port, n.onlineCounts]));
@@ -12,7 +14,7 @@ describe("a 3-instance cluster", () => {
   let c: Cluster;
   const clients: TestClient[] = [];
   beforeAll(async () => {
-    c = await startCluster({ size: 3, redisDb: 3, env: { ZK_SESSION_TIMEOUT_MS: "4000" } });
+    c = await startCluster({ size: 3, redisDb: REDIS_DB.cluster, env: { ZK_SESSION_TIMEOUT_MS: "4000" } });
   }, 60_000);
   afterAll(async () => {
     for (const cl of clients) cl.close();
@@ -62,14 +64,13 @@ describe("a 3-instance cluster", () => {
 
   test("getNettyOnlineInfo from any instance returns one with the fewest connections and spreads ties", async () => {
     const busy = [await login(0, "lb-1"), await login(0, "lb-2"), await login(1, "lb-3")];
-    await eventually(async () => (await countsByPort(c))[c.nodes[0].port] === 2, 1000);
-    await Bun.sleep(300); // the watched views of the other instances catch up
-    for (let i = 0; i < 3; i++) {
-      const r = await http(`${c.httpUrl(i)}/chat/getNettyOnlineInfo`);
-      expect(r.body.data).toEqual({ ip: "127.0.0.1", port: c.nodes[2].port, onlineCounts: 0 });
-    }
+    const answer = (i: number) => http(`${c.httpUrl(i)}/chat/getNettyOnlineInfo`).then((r) => r.body.data);
+    const idle = { ip: "127.0.0.1", port: c.nodes[2].port, onlineCounts: 0 };
+    // Each instance's watched view catches up with the counts.
+    for (let i = 0; i < 3; i++) expect(await eventually(async () => Bun.deepEquals(await answer(i), idle), 2000)).toBe(true);
     busy.push(await login(2, "lb-4")); // now 2, 1, 1: ties between instances 1 and 2
-    await Bun.sleep(1200);
+    expect(await eventually(async () => (await countsByPort(c))[c.nodes[2].port] === 1, 2000)).toBe(true);
+    expect(await eventually(async () => (await answer(0)).onlineCounts === 1, 2000)).toBe(true);
     const seen = new Set<number>();
     for (let i = 0; i < 40; i++) seen.add((await http(`${c.httpUrl(0)}/getNettyOnlineInfo`, "GET")).body.data.port);
     expect([...seen].sort()).toEqual([c.nodes[1].port, c.nodes[2].port].sort());
@@ -83,7 +84,6 @@ describe("a 3-instance cluster", () => {
     const ports = c.nodes.map((n) => String(n.port)).sort();
     const rebuilt = await eventually(async () => Object.keys(await c.redis.hgetall(PORT_KEY)).sort().join() === ports.join(), 10_000, 200);
     expect(rebuilt).toBe(true);
-    await Bun.sleep(500);
     await a.say("fl-a", "fl-b", "after the flush");
     expect((await b.nextMessage()).chatMsg.msg).toBe("after the flush");
   }, 20_000);
@@ -119,7 +119,7 @@ describe("a 3-instance cluster", () => {
 
 describe("simultaneous starts", () => {
   test("four instances started at the same instant get four different ports", async () => {
-    const c = await startCluster({ size: 0, redisDb: 4 });
+    const c = await startCluster({ size: 0, redisDb: REDIS_DB.clusterStarts });
     try {
       await Promise.all([c.start(), c.start(), c.start(), c.start()]);
       const ports = c.nodes.map((n) => n.port);

@@ -1,7 +1,9 @@
 // Group chat and system broadcast on a real 3-instance cluster.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eventually, startCluster, type Cluster } from "../support/cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { TestClient } from "../support/ws-client.ts";
+import { REDIS_DB } from "../support/services.ts";
 
 const ADMIN = "admin-token-0123456789";
 
@@ -27,7 +29,7 @@ describe("groups and broadcast across three instances", () => {
   };
 
   beforeAll(async () => {
-    c = await startCluster({ size: 3, redisDb: 9, env: { ADMIN_TOKEN: ADMIN } });
+    c = await startCluster({ size: 3, redisDb: REDIS_DB.groups, env: { ADMIN_TOKEN: ADMIN } });
   }, 60_000);
   afterAll(async () => {
     for (const cl of clients) cl.close();

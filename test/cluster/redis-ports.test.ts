@@ -3,9 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import type Redis from "ioredis";
 import { connectTestRedis } from "../support/redis.ts";
 import { allocateAndBind, allocatePort, PORT_KEY, releasePort } from "../../lib/adapters/redis/ports.ts";
+import { REDIS_DB, redisUrl } from "../support/services.ts";
 
 // `netty_port` has a fixed name, so this file owns a whole logical database.
-const REDIS_URL = "redis://127.0.0.1:6379/11";
+const REDIS_URL = redisUrl(REDIS_DB.ports);
 const opts = { base: 875, step: 10 };
 let redis: Redis;
 

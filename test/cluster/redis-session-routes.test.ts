@@ -4,8 +4,9 @@ import Redis from "ioredis";
 import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/adapters/redis/session-routes.ts";
 import { silentLogger } from "../../lib/log.ts";
+import { REDIS_DB, redisUrl } from "../support/services.ts";
 
-const REDIS_URL = "redis://127.0.0.1:6379/12";
+const REDIS_URL = redisUrl(REDIS_DB.sessionRoutes);
 const useRedis = useFlushedRedis(REDIS_URL);
 const live = new Set<string>();
 const isLive = (id: string) => live.has(id);

@@ -2,8 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisUnread } from "../../lib/adapters/redis/unread.ts";
+import { REDIS_DB, redisUrl } from "../support/services.ts";
 
-const REDIS_URL = "redis://127.0.0.1:6379/13";
+const REDIS_URL = redisUrl(REDIS_DB.unread);
 const useRedis = useFlushedRedis(REDIS_URL);
 const unread = () => createRedisUnread(useRedis());
 

@@ -15,8 +15,8 @@ import {
 } from "../../lib/adapters/zookeeper/rw-lock.ts";
 import { connectZk, ZkClient } from "../../lib/adapters/zookeeper/client.ts";
 import { expireSession, removeTree } from "../support/zk.ts";
+import { ZK } from "../support/services.ts";
 
-const ZK = "127.0.0.1:2181";
 const NS = `/imtest-${randomUUID().slice(0, 8)}`;
 const LOCK = `${NS}/rw-lock`;
 const WORKER = join(import.meta.dir, "fixtures", "lock-worker.ts");

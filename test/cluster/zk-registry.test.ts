@@ -2,13 +2,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { createZkRegistry, type ZkRegistry } from "../../lib/adapters/zookeeper/registry.ts";
-import { connectZk, CreateMode, ZkClient } from "../../lib/adapters/zookeeper/client.ts";
+import { connectZk, ZkClient } from "../../lib/adapters/zookeeper/client.ts";
+import { CreateMode } from "../../lib/adapters/zookeeper/library.ts";
 import { firstWorkerIdOf } from "../../lib/adapters/zookeeper/worker-ids.ts";
+import { eventually } from "../support/wait.ts";
 import { expireSession, removeTree } from "../support/zk.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
 import type { ServerNode } from "../../lib/core/directory.ts";
+import { ZK } from "../support/services.ts";
 
-const ZK = "127.0.0.1:2181";
 const NS = `imtest-${randomUUID().slice(0, 8)}`;
 const LIST = `/${NS}/server-list`;
 
@@ -28,16 +30,6 @@ async function registry(extra: { log?: Logger; port?: number } = {}): Promise<Zk
   return r;
 }
 
-
-/** Polls `check` every 10 ms until it holds; fails naming `what` after `ms`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 1000): Promise<number> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await Bun.sleep(10);
-  }
-  return Date.now() - start;
-}
 
 const dataOf = async (path: string) => (await admin.getData(path)).toString();
 
@@ -76,16 +68,16 @@ describe("ZooKeeper registry", () => {
     const b = await registry();
     const bNode = JSON.parse(await dataOf(b.nodePath!)) as ServerNode;
     const bId = `127.0.0.1_${bNode.port}`;
-    await until("a sees b", () => a.isLive(bId));
+    expect(await eventually(() => a.isLive(bId), 1000, 10)).toBeTruthy();
 
     b.setOnlineCounts(7);
     await b.flush();
-    await until("a sees b's count", () => a.nodes().some((n) => n.port === bNode.port && n.onlineCounts === 7));
+    expect(await eventually(() => a.nodes().some((n) => n.port === bNode.port && n.onlineCounts === 7), 1000, 10)).toBeTruthy();
 
     await b.close();
-    await until("b leaves a's view", () => !a.isLive(bId));
+    expect(await eventually(() => !a.isLive(bId), 1000, 10)).toBeTruthy();
     expect(a.nodes().some((n) => n.port === bNode.port)).toBe(false);
-    await until("onInstanceGone fires", () => gone.length > 0);
+    expect(await eventually(() => gone.length > 0, 1000, 10)).toBeTruthy();
     expect(gone).toEqual([{ ip: "127.0.0.1", port: bNode.port, onlineCounts: 7 }]);
   });
 
@@ -99,10 +91,10 @@ describe("ZooKeeper registry", () => {
     // What a leftover node of the same instance looks like (another session's, e.g. after a ZooKeeper restart).
     const stale = JSON.stringify({ ...JSON.parse(bData), onlineCounts: 99 });
     const leftover = await admin.create(`${LIST}/im-`, stale, CreateMode.EPHEMERAL_SEQUENTIAL);
-    await until("a takes the newer node for b", () => countOfB() === 99);
+    expect(await eventually(() => countOfB() === 99, 1000, 10)).toBeTruthy();
     expect(a.nodes().filter((n) => `${n.ip}_${n.port}` === bId)).toHaveLength(1);
     await admin.remove(leftover);
-    await until("a falls back to b's own node", () => countOfB() === 0);
+    expect(await eventually(() => countOfB() === 0, 1000, 10)).toBeTruthy();
     expect(a.isLive(bId)).toBe(true);
     expect(gone).toEqual([]);
   });
@@ -116,7 +108,7 @@ describe("ZooKeeper registry", () => {
       await Bun.sleep(20);
     }
     const expected = `{"ip":"127.0.0.1","port":${JSON.parse(await dataOf(r.nodePath!)).port},"onlineCounts":${count}}`;
-    await until("the final count is written", async () => (await dataOf(r.nodePath!)) === expected, 1000);
+    expect(await eventually(async () => (await dataOf(r.nodePath!)) === expected, 1000, 10)).toBeTruthy();
     await r.flush(); // waits for the write in flight, whose lock release may trail the data by a moment
     expect(r.lockAcquisitions - before).toBeLessThanOrEqual(6);
     expect(r.lockAcquisitions - before).toBeGreaterThan(0);
@@ -136,9 +128,9 @@ describe("ZooKeeper registry", () => {
     const [a, b] = [await registry(), await registry()];
     const bPath = b.nodePath!;
     const bId = `127.0.0.1_${JSON.parse(await dataOf(bPath)).port}`;
-    await until("a sees b", () => a.isLive(bId));
+    expect(await eventually(() => a.isLive(bId), 1000, 10)).toBeTruthy();
     await b.drain();
-    await until("b leaves a's view", () => !a.isLive(bId));
+    expect(await eventually(() => !a.isLive(bId), 1000, 10)).toBeTruthy();
     expect(b.nodes().some((n) => `${n.ip}_${n.port}` === bId)).toBe(false);
     expect(await b.health()).not.toBe("ok");
     const before = (await admin.getChildren(LIST)).length;
@@ -161,13 +153,13 @@ describe("ZooKeeper registry", () => {
 
     await expireSession(r.zk, ZK);
     r.setOnlineCounts(43);
-    await until("a new node appears", () => r.nodePath !== undefined && r.nodePath !== oldPath, 10_000);
-    await until("it holds the current count", async () => JSON.parse(await dataOf(r.nodePath!)).onlineCounts === 43, 2000);
+    expect(await eventually(() => r.nodePath !== undefined && r.nodePath !== oldPath, 10_000, 10)).toBeTruthy();
+    expect(await eventually(async () => JSON.parse(await dataOf(r.nodePath!)).onlineCounts === 43, 2000, 10)).toBeTruthy();
     expect(await admin.exists(oldPath)).toBe(false);
     expect(r.workerId).toBe(workerId);
     expect(warnings).toContain("registry.session_expired");
     expect(await r.health()).toBe("ok");
-    await until("the other registry sees it again", () => other.isLive(`127.0.0.1_${port}`));
+    expect(await eventually(() => other.isLive(`127.0.0.1_${port}`), 1000, 10)).toBeTruthy();
     expect(other.nodes().filter((n) => n.port === port)).toHaveLength(1);
   }, 20_000);
 

@@ -3,9 +3,11 @@
 // and recovery after the instance of one page is SIGKILLed. Screenshots go to test-artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { eventually, type Cluster } from "../support/cluster.ts";
+import type { Cluster } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { http } from "../support/target.ts";
 import type { TestClient } from "../support/ws-client.ts";
+import { REDIS_DB } from "../support/services.ts";
 import {
   bubble, loadOlder, onlinePort, routesTo, say, screenshot, sees, signIn, socketUser, startClusterAndBrowser, tearDown,
   type ChatPage,
@@ -21,7 +23,7 @@ describe("the browser chat client on a 2-instance cluster", () => {
   let port1: number;
 
   beforeAll(async () => {
-    [c, browser] = await startClusterAndBrowser({ size: 2, redisDb: 7 });
+    [c, browser] = await startClusterAndBrowser({ size: 2, redisDb: REDIS_DB.browser });
     [port0, port1] = [c.nodes[0].port, c.nodes[1].port];
   }, 40_000);
 

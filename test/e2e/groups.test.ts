@@ -4,9 +4,11 @@
 // view, and an admin broadcast in every page's System conversation. Screenshots go to test-artifacts/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
-import { eventually, type Cluster } from "../support/cluster.ts";
+import type { Cluster } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { http } from "../support/target.ts";
 import type { TestClient } from "../support/ws-client.ts";
+import { REDIS_DB } from "../support/services.ts";
 import {
   bubble, loadOlder, onlinePort, routesTo, say, screenshot, sees, signIn, socketUser, startClusterAndBrowser, tearDown, waitOnline,
   type ChatPage,
@@ -25,7 +27,7 @@ describe("group chat and system broadcasts in the browser client on a 2-instance
   const sockets: TestClient[] = [];
 
   beforeAll(async () => {
-    [c, browser] = await startClusterAndBrowser({ size: 2, redisDb: 10, env: { ADMIN_TOKEN: ADMIN } });
+    [c, browser] = await startClusterAndBrowser({ size: 2, redisDb: REDIS_DB.browserGroups, env: { ADMIN_TOKEN: ADMIN } });
   }, 40_000);
 
   afterAll(() => tearDown(sockets, browser, c), 30_000);

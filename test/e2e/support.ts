@@ -3,7 +3,8 @@ import { expect } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
-import { eventually, startCluster, type Cluster, type ClusterOptions } from "../support/cluster.ts";
+import { startCluster, type Cluster, type ClusterOptions } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { http } from "../support/target.ts";
 import { TestClient } from "../support/ws-client.ts";
 

@@ -2,9 +2,11 @@
 // restarted under load. Every acked message must reach its receiver (live or by replay).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PORT_KEY } from "../../lib/adapters/redis/ports.ts";
-import { eventually, startCluster, type Cluster, type Node } from "../support/cluster.ts";
+import { startCluster, type Cluster, type Node } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { printTable, report, ResilientClient, settle, startLoad, type LoadReport } from "../support/chat-load.ts";
 import { http } from "../support/target.ts";
+import { REDIS_DB, rabbitmqctl, service } from "../support/services.ts";
 
 const USERS = 12;
 const RATE = 20; // messages per second per user
@@ -44,7 +46,7 @@ describe("an acked message is never lost", () => {
   }
 
   beforeAll(async () => {
-    c = await startCluster({ size: 3, redisDb: 5, env: { ZK_SESSION_TIMEOUT_MS: "4000" } });
+    c = await startCluster({ size: 3, redisDb: REDIS_DB.faults, env: { ZK_SESSION_TIMEOUT_MS: "4000" } });
   }, 60_000);
   afterAll(async () => {
     printTable(rows);
@@ -86,23 +88,24 @@ describe("an acked message is never lost", () => {
 
   test("RabbitMQ stopped and started under load: health says 503 meanwhile, held frames flush in order", async () => {
     await underLoad("RabbitMQ restart", async () => {
-      await sh("rabbitmqctl -q stop_app");
+      await rabbitmqctl("stop_app");
       const h = await eventually(async () => {
         const r = await http(`${origins()[0]}/health`, "GET");
         return r.status === 503 && r.body.failing?.includes("rabbitmq") ? r : undefined;
       }, 5000);
       expect(h).toBeDefined();
       await Bun.sleep(1000);
-      await sh("rabbitmqctl -q start_app && rabbitmqctl -q await_startup");
+      await rabbitmqctl("start_app");
+      await rabbitmqctl("await_startup");
       expect(await eventually(async () => (await http(`${origins()[0]}/health`, "GET")).status === 200, 20_000, 200)).toBe(true);
     });
   }, 90_000);
 
   test("Redis restarted under load: routes are rebuilt from live connections and chat goes on", async () => {
     await underLoad("Redis restart", async () => {
-      await sh("redis-cli shutdown nosave || true");
+      await service("stop", "redis");
       await Bun.sleep(1000);
-      await sh("bash scripts/services.sh redis >/dev/null");
+      await service("start", "redis");
       expect(await eventually(async () => (await http(`${origins()[0]}/health`, "GET")).status === 200, 15_000, 200)).toBe(true);
     });
     // The ports of live instances are back in netty_port after the restart lost them. (Redis may
@@ -118,11 +121,11 @@ describe("an acked message is never lost", () => {
 
   test("ZooKeeper restarted under load: instances keep serving and re-register", async () => {
     await underLoad("ZooKeeper restart", async () => {
-      await sh("/usr/share/zookeeper/bin/zkServer.sh stop >/dev/null");
+      await service("stop", "zookeeper");
       // Longer than the 4 s session timeout: instances treat their sessions as expired, open new
       // ones and re-register, while their old nodes vanish later (others must not route to no one).
       await Bun.sleep(5000);
-      await sh("bash scripts/services.sh zookeeper >/dev/null");
+      await service("start", "zookeeper");
     });
     const live = c.nodes.filter((n) => !dead.has(n)).map((n) => n.port).sort();
     expect(await eventually(async () => (await c.serverList()).map((n) => JSON.parse(n.data).port).sort().join() === live.join(), 15_000, 200)).toBe(true);
@@ -131,7 +134,7 @@ describe("an acked message is never lost", () => {
 
 describe("a client that stops reading", () => {
   test("is disconnected once its send buffer is full, and the server's memory stays bounded", async () => {
-    const c = await startCluster({ size: 1, redisDb: 6, env: { SEND_BUFFER_MAX_BYTES: String(1 << 20), FRAME_RATE_PER_CONN: "0" } });
+    const c = await startCluster({ size: 1, redisDb: REDIS_DB.slowReader, env: { SEND_BUFFER_MAX_BYTES: String(1 << 20), FRAME_RATE_PER_CONN: "0" } });
     try {
       const port = c.nodes[0].port;
       // A peer that logs in and then never reads (Python: no recv after the handshake).

@@ -7,10 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../../lib/transport/auth.ts";
 import { spawnServer, startCluster, type Node } from "../support/cluster.ts";
+import { eventually } from "../support/wait.ts";
 import { TestClient, type Frame } from "../support/ws-client.ts";
+import { PG, REDIS_DB } from "../support/services.ts";
 
 const SECRET = "hostile-secret-0123456789abcdef";
-const PG = Bun.env.TEST_DATABASE_URL ?? "postgres://im:im@127.0.0.1:5432/im_test";
 const MAX_MSG_CHARS = 1000;
 const SECONDS = 3;
 const run = Date.now().toString(36);
@@ -38,7 +39,7 @@ async function standalone(databaseUrl?: string): Promise<Deployment> {
 }
 
 async function cluster(): Promise<Deployment> {
-  const c = await startCluster({ size: 2, redisDb: 8, env: { DATABASE_URL: PG, AUTH_SECRET: SECRET, MAX_MSG_CHARS: String(MAX_MSG_CHARS) } });
+  const c = await startCluster({ size: 2, redisDb: REDIS_DB.hostileValues, env: { DATABASE_URL: PG, AUTH_SECRET: SECRET, MAX_MSG_CHARS: String(MAX_MSG_CHARS) } });
   return { nodes: c.nodes, stop: () => c.stop() };
 }
 
@@ -173,21 +174,17 @@ function describeHostile(name: string, deploy: () => Promise<Deployment>) {
       })();
       await Promise.all([bystander, hostileWs, hostileHttp]);
 
-      const acked = async () => {
-        for (let t = Date.now() + 10_000; Date.now() < t; await Bun.sleep(50)) {
-          if (sentByAlice.every((cid) => a.frames.some((f) => f.ack?.clientMsgId === cid))) return;
-        }
-      };
-      await acked();
+      await eventually(() => sentByAlice.every((cid) => a.frames.some((f) => f.ack?.clientMsgId === cid)), 10_000);
       const ackOf = new Map(a.frames.filter((f) => f.ack).map((f) => [f.ack.clientMsgId, f.ack.msgId]));
       expect(sentByAlice.filter((cid) => !ackOf.has(cid))).toEqual([]);
       expect(a.frames.filter((f) => f.error)).toEqual([]);
       const wanted = new Set(ackOf.values());
-      for (let t = Date.now() + 5000; Date.now() < t && b.frames.filter((f) => f.chatMsg).length < wanted.size; ) await Bun.sleep(50);
+      await eventually(() => b.frames.filter((f) => f.chatMsg).length >= wanted.size, 5000);
       const got = new Set(b.frames.filter((f) => f.chatMsg?.senderId === alice).map((f) => f.chatMsg.msgId));
       expect([...wanted].filter((id) => !got.has(id))).toEqual([]);
 
-      await Bun.sleep(300);
+      const answered = (cid: string) => m.frames.some((f: Frame) => f.ack?.clientMsgId === cid || f.error?.clientMsgId === cid);
+      await eventually(() => [...expected.keys()].every(answered), 5000);
       const replyTo = (cid: string): Reply | string | undefined => {
         const f = m.frames.find((f: Frame) => f.ack?.clientMsgId === cid || f.error?.clientMsgId === cid);
         return f?.ack ? "ack" : f?.error?.code;

@@ -9,6 +9,7 @@ import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
 import { isDataFault } from "../../lib/adapters/sql/writer.ts";
 import { StoreRefusedError, type StoredMsg } from "../../lib/core/ports.ts";
+import { PG } from "../support/services.ts";
 
 /** How one suite reaches a database: a URL for the store, and a raw connection to inspect it. */
 interface Backend {
@@ -456,7 +457,7 @@ describe("SQLite URLs", () => {
 
 // ---- PostgreSQL: must be running; the table is dropped before each test ------------------------
 
-const pgUrl = process.env.TEST_DATABASE_URL || "postgres://im:im@127.0.0.1:5432/im_test";
+const pgUrl = PG;
 const pgShown = pgUrl.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 let pgAdmin: SQL | undefined;
 

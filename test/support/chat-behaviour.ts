@@ -187,8 +187,17 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       const [a, b] = [user("a"), user("b")];
       const a1 = await login(0, a, { serverNode: { ip: "6.6.6.6", port: 1, onlineCounts: -5 }, whatever: 1 });
       const b1 = await login(1, b);
-      a1.send({ chatMsg: { senderId: a, receiverId: b, msg: "x", msgType: 1, future: { a: 1 } }, extra: "ignored", serverNode: { ip: "x" } });
-      expect((await b1.nextMessage()).chatMsg.future).toBeUndefined();
+      a1.send({ chatMsg: { senderId: a, receiverId: b, msg: "x", msgType: 1, msgId: 123, future: { a: 1 } }, extra: "ignored", serverNode: { ip: "x" } });
+      const f = await b1.nextMessage();
+      expect(f.chatMsg.future).toBeUndefined();
+      expect(f.chatMsg.msg).toBe("x");
+      expect(f.chatMsg.msgId).not.toBe("123"); // a chat frame's own msgId is replaced by the server's
+      // The seed's clients send msgId as a JSON number (Java Long), here beyond 2^53: it names the message exactly.
+      const id: string = f.chatMsg.msgId;
+      expect(BigInt(id) > 2n ** 53n).toBe(true);
+      b1.send(`{"chatMsg":{"msgType":8,"msgId":${id},"clientMsgId":"signed-as-number"}}`);
+      expect((await b1.next((g) => g.ack?.clientMsgId === "signed-as-number")).ack.msgId).toBe(id);
+      expect((await a1.nextMessage((g) => g.chatMsg.msgType === 8)).chatMsg).toMatchObject({ msgId: id, senderId: b, receiverId: a });
     });
 
     test("a second CONNECT_INIT on a connection neither re-binds nor re-counts it; naming another user is FORBIDDEN", async () => {

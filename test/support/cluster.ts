@@ -6,13 +6,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectZk, type ZkClient } from "../../lib/adapters/zookeeper/client.ts";
+import { REDIS, ZK, amqpUrl, rabbitmqctl, redisUrl } from "./services.ts";
 import type { Target } from "./target.ts";
 import { removeTree } from "./zk.ts";
 
 const ROOT = join(import.meta.dir, "../..");
-export const ZK = Bun.env.TEST_ZK ?? "127.0.0.1:2181";
-export const REDIS_BASE = Bun.env.TEST_REDIS ?? "redis://127.0.0.1:6379";
-export const AMQP_BASE = Bun.env.TEST_AMQP ?? "amqp://guest:guest@127.0.0.1:5672";
 
 export interface Node {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -21,10 +19,6 @@ export interface Node {
   log: string[];
 }
 
-async function rabbitmqctl(...args: string[]): Promise<void> {
-  const p = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "pipe" });
-  if ((await p.exited) !== 0) throw new Error(`rabbitmqctl ${args.join(" ")}: ${await new Response(p.stderr).text()}`);
-}
 
 /** Reads a process's output line by line into `log`, resolving the port it announces. */
 function watchOutput(node: Omit<Node, "port">): Promise<number> {
@@ -68,7 +62,7 @@ export async function spawnServer(env: Record<string, string>): Promise<Node> {
 export interface ClusterOptions {
   size: number;
   env?: Record<string, string>;
-  /** Redis logical database (1–10): `netty_port` has a fixed name, so each test file takes its own. */
+  /** Redis logical database: each test file takes its own (REDIS_DB in test/support/services.ts). */
   redisDb: number;
 }
 
@@ -88,9 +82,9 @@ export type Cluster = Target & {
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const tag = `imtest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), `${tag}-`));
-  const redis = new Redis(`${REDIS_BASE}/${opts.redisDb}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis(redisUrl(opts.redisDb), { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect().catch((e) => {
-    throw new Error(`Redis is not reachable at ${REDIS_BASE} (${e.message}): run scripts/services.sh`);
+    throw new Error(`Redis is not reachable at ${REDIS} (${e.message}): run scripts/services.sh`);
   });
   await redis.flushdb();
   const zk = await connectZk({ connect: ZK, sessionTimeoutMs: 10000, connectTimeoutMs: 5000 }).catch((e) => {
@@ -101,8 +95,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const baseEnv: Record<string, string> = {
     ZK_CONNECT: ZK,
     ZK_NAMESPACE: tag,
-    REDIS_URL: `${REDIS_BASE}/${opts.redisDb}`,
-    AMQP_URL: `${AMQP_BASE}/${tag}`,
+    REDIS_URL: redisUrl(opts.redisDb),
+    AMQP_URL: amqpUrl(tag),
     DATABASE_URL: `sqlite://${join(dir, "chat.db")}`,
     HOST_IP: "127.0.0.1",
     BIND_HOST: "127.0.0.1",
@@ -158,15 +152,4 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw err;
   }
   return cluster;
-}
-
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await fn();
-  while (!last && Date.now() < deadline) {
-    await Bun.sleep(everyMs);
-    last = await fn();
-  }
-  return last;
 }

@@ -35,8 +35,10 @@ export type FrameBus = MessageBus & {
 /**
  * This instance's queue is durable (RabbitMQ deprecates transient non-exclusive queues) but carries
  * `x-expires`, so the queue of a dead instance deletes itself; it is not exclusive, so it outlives
- * this instance's own reconnects. Envelopes are published non-persistent: they are only useful to
- * live instances, and every message is in the SQL store before it is published.
+ * this instance's own reconnects. Envelopes are published persistent: the broker confirms one only
+ * once it would survive its own restart, so an acked message still reaches the receiver's instance
+ * when the broker restarts in between (transient ones were dropped: the fault test lost 2–4 acked
+ * messages in about one run of four).
  */
 export async function createFrameBus(link: AmqpLink, options: FrameBusOptions): Promise<FrameBus> {
   const { instanceId, routing, log } = options;
@@ -116,8 +118,8 @@ export async function createFrameBus(link: AmqpLink, options: FrameBusOptions): 
     if (handler) await consume(conn);
   });
 
-  const fanoutProps = (e: Envelope): Options.Publish => ({ appId: instanceId, contentType: "application/json", headers: { [AUDIENCE_HEADER]: encodeHeader(e) } });
-  const batchProps: Options.Publish = { appId: instanceId, contentType: ENVELOPES_TYPE };
+  const fanoutProps = (e: Envelope): Options.Publish => ({ appId: instanceId, contentType: "application/json", persistent: true, headers: { [AUDIENCE_HEADER]: encodeHeader(e) } });
+  const batchProps: Options.Publish = { appId: instanceId, contentType: ENVELOPES_TYPE, persistent: true };
 
   // Micro-batching per destination: envelopes for one instance published in the same tick (or up
   // to maxBatch of them) travel as one AMQP message and one confirm; each one's promise follows it.

@@ -1,25 +1,7 @@
 // A small promise API over node-zookeeper-client: connect with backoff, the session's life, the few operations used.
 import * as zk from "node-zookeeper-client";
 import { silentLogger, type Logger } from "../../log.ts";
-
-export const CreateMode = zk.CreateMode;
-export const ZkEventType = zk.Event;
-
-/** The ZooKeeper error codes callers branch on. */
-export const ZkCode = {
-  CONNECTION_LOSS: zk.Exception.CONNECTION_LOSS,
-  NO_NODE: zk.Exception.NO_NODE,
-  NODE_EXISTS: zk.Exception.NODE_EXISTS,
-  SESSION_EXPIRED: zk.Exception.SESSION_EXPIRED,
-} as const;
-
-/** The code of a ZooKeeper error, undefined for anything else. */
-export function zkCode(err: unknown): number | undefined {
-  return err instanceof zk.Exception ? err.getCode() : undefined;
-}
-
-// The library's own factory (missing from its type definitions), so that zkCode() reads our errors too.
-const zkError = (code: number): Error => (zk.Exception as unknown as { create(code: number): Error }).create(code);
+import { CreateMode, ZkCode, shutdown, socketOf, zkCode, zkError } from "./library.ts";
 
 export type Watcher = (event: zk.Event) => void;
 
@@ -48,21 +30,6 @@ export interface ZkClientOptions {
 /** The first connection did not succeed within `connectTimeoutMs`. */
 export class ZkConnectError extends Error {
   override name = "ZkConnectError";
-}
-
-// Reaches into the library for its socket: it has no read timeout of its own.
-function socketOf(raw: zk.Client): { destroy(): void } | undefined {
-  return (raw as unknown as { connectionManager?: { socket?: { destroy(): void } } }).connectionManager?.socket;
-}
-
-/** Ends a client, also one still trying to connect (the library would otherwise retry forever). */
-function shutdown(raw: zk.Client): void {
-  raw.removeAllListeners();
-  try {
-    raw.close();
-  } catch {} // close() on a client with no socket yet throws inside the library
-  // Once CLOSING, a closed socket is not reopened.
-  setTimeout(() => socketOf(raw)?.destroy(), 1000).unref();
 }
 
 /** One logical ZooKeeper connection that survives session expiry by opening a new session. */

@@ -2,7 +2,8 @@
 // connection cap, and a watched view of them, so getNettyOnlineInfo sends new clients elsewhere.
 import type { Logger } from "../../log.ts";
 import type { FullMarks } from "../../core/directory.ts";
-import { CreateMode, ZkCode, zkCode, type ZkClient } from "./client.ts";
+import { CreateMode, ZkCode, zkCode } from "./library.ts";
+import { type ZkClient } from "./client.ts";
 
 export interface ZkFullMarksOptions {
   zk: ZkClient;

@@ -5,7 +5,8 @@
 import type { ServerNode } from "../../core/directory.ts";
 import { instanceIdOf } from "../../core/directory.ts";
 import type { Logger } from "../../log.ts";
-import { CreateMode, ZkCode, zkCode, type ZkClient } from "./client.ts";
+import { CreateMode, ZkCode, zkCode } from "./library.ts";
+import { type ZkClient } from "./client.ts";
 import { createCountWriter } from "./counts.ts";
 import { createReadWriteLock } from "./rw-lock.ts";
 import { createServerListView } from "./server-list.ts";

@@ -6,7 +6,8 @@
 // Not re-entrant: a nested acquisition in one process waits for itself until its timeout.
 import { randomUUID } from "node:crypto";
 import { silentLogger, type Logger } from "../../log.ts";
-import { CreateMode, ZkCode, zkCode, ZkEventType, type ZkClient } from "./client.ts";
+import { CreateMode, ZkCode, zkCode, ZkEventType } from "./library.ts";
+import { type ZkClient } from "./client.ts";
 
 export const READ_LOCK_NAME = "__READ__";
 export const WRITE_LOCK_NAME = "__WRIT__";

@@ -3,7 +3,8 @@
 import type { ServerNode } from "../../core/directory.ts";
 import { instanceIdOf } from "../../core/directory.ts";
 import type { Logger } from "../../log.ts";
-import { ZkCode, zkCode, ZkEventType, type ZkClient } from "./client.ts";
+import { ZkCode, zkCode, ZkEventType } from "./library.ts";
+import { type ZkClient } from "./client.ts";
 
 /** The sequence number of an `im-<seq>` node. */
 export const seqOf = (name: string) => Number(name.slice(name.lastIndexOf("-") + 1));

@@ -1,6 +1,7 @@
 // Snowflake worker ids: each instance claims an EPHEMERAL `/<ns>/worker-ids/<n>`, probing upwards
 // from a starting point when taken. A create is atomic, so two live sessions never hold one id.
-import { CreateMode, ZkCode, zkCode, type ZkClient } from "./client.ts";
+import { CreateMode, ZkCode, zkCode } from "./library.ts";
+import { type ZkClient } from "./client.ts";
 
 export const WORKER_IDS = 1024;
 

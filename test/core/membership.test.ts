@@ -1,0 +1,124 @@
+// Cross-instance rules of the core (lib/core/membership.ts) on in-memory stand-ins: what an instance
+// does when another leaves, when it is registered again, when the routes reset, and the audit.
+import { afterEach, expect, test } from "bun:test";
+import { ROUTES_REBUILD_GRACE_MS } from "../../lib/core/membership.ts";
+import { startMemoryCluster, type MemoryCluster } from "../support/memory-cluster.ts";
+
+let c: MemoryCluster;
+afterEach(() => c?.close());
+
+const words = (senderId: string, receiverId: string, msg: string, clientMsgId = crypto.randomUUID()) => ({
+  chatMsg: { senderId, receiverId, msg, msgType: 1, clientMsgId },
+});
+const messages = (conn: { sent: any[] }) => conn.sent.filter((f) => f.chatMsg?.msgType === 1).map((f) => f.chatMsg.msg);
+
+test("a message goes to the one instance holding the receiver, found through the routes", async () => {
+  c = await startMemoryCluster();
+  const [a, b, x] = [await c.join(), await c.join(), await c.join()];
+  const alice = await a.connect("alice");
+  const bob = await b.connect("bob");
+  await a.send(alice, words("alice", "bob", "hi"));
+  expect(alice.sent.at(-1).ack).toBeDefined();
+  expect(messages(bob)).toEqual(["hi"]);
+  expect(a.published.map((p) => p.targets)).toEqual([[b.id]]);
+  expect(x.published).toEqual([]);
+});
+
+test("when an instance leaves, the others purge its routes, free its port and broadcast until the grace ends", async () => {
+  c = await startMemoryCluster();
+  const [a, b, gone] = [await c.join(), await c.join(), await c.join()];
+  await gone.connect("carol");
+  expect(c.routes.get("carol")?.size).toBe(1);
+  c.leave(gone);
+  await a.membership.idle();
+  expect(c.routes.get("carol")?.size).toBe(0);
+  expect(c.ports.has(gone.port)).toBe(false);
+  expect(a.membership.routesTrusted()).toBe(false);
+  expect(b.membership.routesTrusted()).toBe(false);
+
+  // Meanwhile a message is broadcast (the instance may only have lost its registry session).
+  const alice = await a.connect("alice");
+  await b.connect("bob");
+  await a.send(alice, words("alice", "bob", "during the grace"));
+  expect(a.published.at(-1)!.targets).toBe("all");
+
+  c.clock.now += ROUTES_REBUILD_GRACE_MS;
+  expect(a.membership.routesTrusted()).toBe(true);
+  await a.send(alice, words("alice", "bob", "after it"));
+  expect(a.published.at(-1)!.targets).toEqual([b.id]);
+});
+
+test("an instance's own old registration going away (a lost session) is not another instance leaving", async () => {
+  c = await startMemoryCluster();
+  const a = await c.join();
+  await a.connect("alice");
+  a.hearsGone(a.id, a.port);
+  await a.membership.idle();
+  expect(c.ports.has(a.port)).toBe(true);
+  expect(c.routes.get("alice")?.size).toBe(1);
+  expect(a.membership.routesTrusted()).toBe(true);
+});
+
+test("while route lookups are distrusted a receiver whose routes are missing still gets the message", async () => {
+  c = await startMemoryCluster();
+  const [a, b] = [await c.join(), await c.join()];
+  const alice = await a.connect("alice");
+  const bob = await b.connect("bob");
+  c.routes.clear(); // the routes' store came back empty, and b has not rebuilt its own yet
+  a.routesReset(); // a rebuilds its own and distrusts lookups until the others have too
+  await a.membership.idle();
+  expect(c.routes.get("bob")).toBeUndefined();
+  await a.send(alice, words("alice", "bob", "still delivered"));
+  expect(messages(bob)).toEqual(["still delivered"]);
+  expect(a.published.at(-1)!.targets).toBe("all");
+});
+
+test("registered again (after a lost registry session), an instance writes its port and routes back", async () => {
+  c = await startMemoryCluster();
+  const [a, b] = [await c.join(), await c.join()];
+  await b.connect("bob");
+  await b.connect("bob");
+  c.leave(b); // a purges b's routes and frees its port, as after b's session expired
+  await a.membership.idle();
+  expect(c.routes.get("bob")?.size).toBe(0);
+  expect(c.ports.has(b.port)).toBe(false);
+  b.registeredAgain();
+  await b.membership.idle();
+  expect(c.routes.get("bob")?.size).toBe(2);
+  expect(c.ports.has(b.port)).toBe(true);
+});
+
+test("the audit rebuilds only after two disagreeing rounds in a row, and not while the routes' store is down", async () => {
+  c = await startMemoryCluster();
+  const a = await c.join();
+  await a.connect("alice");
+  c.routes.clear(); // FLUSHDB with the connection up: no reset event
+  c.ports.clear();
+  await a.membership.audit();
+  expect(c.routes.get("alice")).toBeUndefined(); // one round: could be a connection coming or going
+  expect(a.membership.routesTrusted()).toBe(true);
+  await a.membership.audit();
+  await a.membership.idle();
+  expect(c.routes.get("alice")?.size).toBe(1);
+  expect(c.ports.has(a.port)).toBe(true);
+  expect(a.membership.routesTrusted()).toBe(false);
+
+  c.routes.clear();
+  c.routesUp = false;
+  await a.membership.audit();
+  await a.membership.audit();
+  c.routesUp = true;
+  expect(c.routes.get("alice")).toBeUndefined(); // the store's reconnect resyncs, not the audit
+});
+
+test("a disagreement that clears by the next round does not rebuild", async () => {
+  c = await startMemoryCluster();
+  const a = await c.join();
+  await a.connect("alice");
+  c.ports.delete(a.port);
+  await a.membership.audit();
+  c.ports.add(a.port);
+  await a.membership.audit();
+  c.clock.now += 1;
+  expect(a.membership.routesTrusted()).toBe(true);
+});

@@ -1,0 +1,185 @@
+// Several chat cores in one process on in-memory stand-ins for the cluster's shared parts (session
+// routes, registry events, port book, bus) and one shared SQLite store: the cross-instance rules
+// under test, deterministic — fake time, explicit steps, no sockets, no sleeps.
+import { createMetrics } from "../../lib/adapters/metrics.ts";
+import { createMemoryUnread } from "../../lib/adapters/memory/unread.ts";
+import { createSqlGroups } from "../../lib/adapters/sql/groups.ts";
+import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
+import { createChat, type Chat, type ChatOptions } from "../../lib/core/chat.ts";
+import { createMembership, type Membership } from "../../lib/core/membership.ts";
+import type { DeliveryMarks, Envelope, GroupStore, MessageBus, MessageStore, SessionRoutes } from "../../lib/core/ports.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { createSnowflake } from "../../lib/protocol/snowflake.ts";
+import { CORE_OPTIONS, driver, type FakeConn } from "./core.ts";
+
+export interface Member {
+  id: string;
+  port: number;
+  chat: Chat;
+  membership: Membership;
+  connect(userId?: string): Promise<FakeConn>;
+  send(conn: FakeConn, frame: object): Promise<void>;
+  /** Envelopes this instance published, with their targets. */
+  published: Array<{ targets: readonly string[] | "all"; envelope: Envelope }>;
+  /** Makes its publishes fail (the broker unreachable from it). */
+  busDown: boolean;
+  /** Makes its bus take no more (an outbox whose backlog is full). */
+  busFull: boolean;
+  /** Fires this instance's "registered again" (after a lost registry session). */
+  registeredAgain(): void;
+  /** Fires this instance's routes reset (their store reconnected). */
+  routesReset(): void;
+  /** Tells this instance that `instanceId` left (as its registry would). */
+  hearsGone(instanceId: string, port: number): void;
+}
+
+export interface MemoryCluster {
+  store: SqlStore;
+  groups: GroupStore;
+  /** The shared route entries: userId → (`<instanceId>#<connId>` → instanceId). */
+  routes: Map<string, Map<string, string>>;
+  /** The port book (the seed's netty_port). */
+  ports: Set<number>;
+  /** Message ids marked delivered. */
+  marked: Set<string>;
+  /** Fake time of every member's membership. */
+  clock: { now: number };
+  /** False makes every route call fail (the routes' store down). */
+  routesUp: boolean;
+  join(options?: Partial<ChatOptions>): Promise<Member>;
+  /** The instance leaves the registry's view: every other member hears it. */
+  leave(member: Member): void;
+  close(): Promise<void>;
+}
+
+export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) => MessageStore } = {}): Promise<MemoryCluster> {
+  const store = await createSqlStore({ url: "sqlite::memory:", log: silentLogger });
+  const groups = await createSqlGroups(store.sql);
+  const members = new Map<string, Member>();
+  const live = new Set<string>();
+  let nextPort = 1;
+  const cluster: MemoryCluster = {
+    store, groups,
+    routes: new Map(), ports: new Set(), marked: new Set(), clock: { now: 0 }, routesUp: true,
+    join: (options = {}) => join(options),
+    leave(member) {
+      live.delete(member.id);
+      for (const other of members.values()) if (other !== member) other.hearsGone(member.id, member.port);
+    },
+    async close() {
+      for (const m of members.values()) {
+        m.membership.close();
+        await m.chat.idle();
+        await m.membership.idle();
+      }
+      await store.close();
+    },
+  };
+
+  const up = () => {
+    if (!cluster.routesUp) throw new Error("routes unavailable");
+  };
+  function routesOf(instanceId: string): SessionRoutes & { resets: Array<() => void> } {
+    const field = (connId: string) => `${instanceId}#${connId}`;
+    const own = () => [...cluster.routes].flatMap(([userId, m]) => [...m].filter(([, id]) => id === instanceId).map(([f]) => [userId, f] as const));
+    const resets: Array<() => void> = [];
+    return {
+      resets,
+      async add(userId, connId) {
+        up();
+        let m = cluster.routes.get(userId);
+        if (!m) cluster.routes.set(userId, (m = new Map()));
+        m.set(field(connId), instanceId);
+      },
+      async remove(userId, connId) {
+        up();
+        cluster.routes.get(userId)?.delete(field(connId));
+      },
+      async lookup(userIds) {
+        up();
+        const ids = new Set<string>();
+        for (const u of userIds) for (const id of cluster.routes.get(u)?.values() ?? []) if (live.has(id)) ids.add(id);
+        return [...ids];
+      },
+      async purgeInstance(id) {
+        up();
+        let n = 0;
+        for (const m of cluster.routes.values()) for (const [f, i] of m) if (i === id && m.delete(f)) n++;
+        return n;
+      },
+      async ownCount() {
+        up();
+        return own().length;
+      },
+      async rebuild(entries) {
+        up();
+        for (const [userId, f] of own()) cluster.routes.get(userId)!.delete(f);
+        for (const [userId, connId] of entries) await this.add(userId, connId);
+      },
+      onReset: (listener) => void resets.push(listener),
+    };
+  }
+
+  const marks: DeliveryMarks = {
+    mark: (msgId) => void cluster.marked.add(msgId),
+    isMarked: async (msgId) => cluster.marked.has(msgId),
+  };
+
+  async function join(options: Partial<ChatOptions>): Promise<Member> {
+    const port = nextPort++;
+    const id = `127.0.0.1_${port}`;
+    const routes = routesOf(id);
+    const gone: Array<(i: { instanceId: string; port: number }) => void> = [];
+    const registered: Array<() => void> = [];
+    const published: Member["published"] = [];
+    let membership!: Membership;
+    const bus: MessageBus = {
+      get acceptsMore() {
+        return !member.busFull;
+      },
+      async publish(targets, envelope) {
+        if (member.busDown) throw new Error("broker unavailable");
+        published.push({ targets, envelope });
+        // Delivered before the publish resolves: the broker's confirm follows the enqueue.
+        for (const other of members.values()) {
+          if (other !== member && live.has(other.id) && (targets === "all" || targets.includes(other.id))) other.chat.deliverRemote(envelope);
+        }
+      },
+      onEnvelope() {},
+    };
+    const chat = createChat(
+      {
+        instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), marks, groups,
+        store: opts.wrapStore ? opts.wrapStore(store) : store,
+        ids: createSnowflake(port), log: silentLogger, metrics: createMetrics().core,
+        routesTrusted: () => membership.routesTrusted(),
+      },
+      { ...CORE_OPTIONS, ...options },
+    );
+    const lease = {
+      port,
+      renew: async () => void cluster.ports.add(port),
+      isHeld: async () => (up(), cluster.ports.has(port)),
+      releaseOther: async (p: number) => void cluster.ports.delete(p),
+    };
+    membership = createMembership({
+      instanceId: id,
+      events: { onInstanceGone: (fn) => void gone.push(fn), onRegistered: (fn) => void registered.push(fn) },
+      routes, lease, sessions: chat.sessions, log: silentLogger, now: () => cluster.clock.now, auditEveryMs: 0,
+    });
+    const d = driver(chat, id);
+    const member = {
+      id, port, chat, membership, published, busDown: false, busFull: false,
+      connect: d.connect, send: d.send,
+      registeredAgain: () => registered.forEach((fn) => fn()),
+      routesReset: () => routes.resets.forEach((fn) => fn()),
+      hearsGone: (instanceId: string, port: number) => gone.forEach((fn) => fn({ instanceId, port })),
+    };
+    members.set(id, member);
+    live.add(id);
+    cluster.ports.add(port);
+    return member;
+  }
+
+  return cluster;
+}
