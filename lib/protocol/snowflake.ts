@@ -39,8 +39,3 @@ export function createSnowflake(workerId: number | (() => number), now: () => nu
     },
   };
 }
-
-/** Compares two decimal id strings numerically without BigInt (ids have no leading zeros). */
-export function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
-}

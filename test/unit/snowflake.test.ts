@@ -1,6 +1,6 @@
 // Unit tests of lib/snowflake.ts: decimal, strictly increasing, unique ids; worker bits; clock faults.
 import { describe, expect, test } from "bun:test";
-import { compareIds, createSnowflake } from "../../lib/protocol/snowflake.ts";
+import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 
 const EPOCH_MS = 1577836800000; // 2020-01-01T00:00:00Z
 const workerOf = (id: string) => Number((BigInt(id) >> 12n) & 0x3ffn);
@@ -137,45 +137,5 @@ describe("createSnowflake", () => {
   test("worker ids 0 and 1023 are accepted", () => {
     expect(() => createSnowflake(0)).not.toThrow();
     expect(() => createSnowflake(1023)).not.toThrow();
-  });
-});
-
-describe("compareIds", () => {
-  const sign = (n: number) => Math.sign(n);
-  const bigCompare = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
-
-  test("ids of different decimal lengths order by value, not as text", () => {
-    expect(sign(compareIds("9", "10"))).toBe(-1);
-    expect(sign(compareIds("10", "9"))).toBe(1);
-    expect(sign(compareIds("999999999999999999", "1000000000000000000"))).toBe(-1);
-  });
-
-  test("equal ids compare as 0", () => {
-    expect(compareIds("7283946512837465123", "7283946512837465123")).toBe(0);
-  });
-
-  test("compareIds orders like BigInt over random ids of many lengths", () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
-    const ids: string[] = [];
-    for (let i = 0; i < 2000; i++) {
-      const len = 1 + (rand() % 19);
-      let s = String(1 + (rand() % 9));
-      while (s.length < len) s += String(rand() % 10);
-      ids.push(s);
-    }
-    for (let i = 0; i < ids.length - 1; i++) {
-      expect(sign(compareIds(ids[i], ids[i + 1]))).toBe(bigCompare(ids[i], ids[i + 1]));
-    }
-    const sorted = [...ids].sort(compareIds);
-    const bySorted = [...ids].sort(bigCompare);
-    expect(sorted).toEqual(bySorted);
-  });
-
-  test("snowflake ids sort with compareIds in generation order", () => {
-    const gen = createSnowflake(1);
-    const ids = Array.from({ length: 1000 }, () => gen.next());
-    const shuffled = [...ids].reverse();
-    expect(shuffled.sort(compareIds)).toEqual(ids);
   });
 });
