@@ -46,6 +46,7 @@ const EnvSchema = v.object({
   MAX_CONNS_PER_USER: v.optional(intIn(1, 100000), "32"),
   MAX_CONNS: v.optional(intIn(1, 100_000_000)),
   MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
+  PERSIST_FEED: v.optional(v.picklist(["on", "off"], "must be on or off"), "off"),
   BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "must be debug, info, warn, error or silent"), "info"),
@@ -88,6 +89,8 @@ export interface Config {
   maxMsgChars: number;
   /** Bearer token of the admin routes (system broadcast); unset: they are disabled. */
   adminToken?: string;
+  /** Publish every stored ChatMsg on pitayafruits_exchange, the seed's persistence feed (cluster). */
+  persistFeed: boolean;
   /** Benchmark-only: write onlineCounts the seed's way, one lock acquisition per change. */
   benchSeedStyleCounts: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -156,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     maxConns: e.MAX_CONNS,
     maxMsgChars: e.MAX_MSG_CHARS,
     adminToken: e.ADMIN_TOKEN,
+    persistFeed: e.PERSIST_FEED === "on",
     benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",
     logLevel: e.LOG_LEVEL,
   };

@@ -83,7 +83,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     closing("outbox", () => bus.close());
     const persist = await createPersistQueue(link, { instanceId, log: ilog });
     closing("persist queue", () => persist.close());
-    const unread = createQueuedUnread(persist, createRedisUnread(redis), ilog);
+    const unread = createQueuedUnread(persist, createRedisUnread(redis), ilog, config.persistFeed);
     await unread.consume();
 
     return {

@@ -74,10 +74,11 @@ export function createSend(deps: SendDeps) {
     }
   }
 
-  function countUnread(msg: StoredMsg, audience: Audience): void {
+  /** Counts the message unread for its receivers; resolves (never rejects) once counted or logged as not. */
+  function countUnread(msg: StoredMsg, audience: Audience): Promise<void> {
     const counted =
       audience.kind === "members" ? deps.unread.incrementMany(audience.userIds.filter((u) => u !== msg.senderId), msg.receiverId) : deps.unread.increment(msg);
-    counted.then(unreadWrites.ok, (err) => unreadWrites.fail({ err }));
+    return counted.then(unreadWrites.ok, (err) => unreadWrites.fail({ err }));
   }
 
   /** A resend of a message stored before: deliver it again only if its first attempt never was. */
@@ -109,9 +110,9 @@ export function createSend(deps: SendDeps) {
       let delivered: boolean;
       if (saved.duplicate) delivered = await redeliver(saved, connId);
       else {
-        countUnread(msg, audience);
+        // Counted and routed in the same tick, and both done before the ack: acked ⇒ counted.
         const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: connId });
-        delivered = await deps.delivery.route({ audience, frame, except: connId }, msg.msgId);
+        [delivered] = await Promise.all([deps.delivery.route({ audience, frame, except: connId }, msg.msgId), countUnread(msg, audience)]);
       }
       if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
       deps.marks.mark(saved.msgId);

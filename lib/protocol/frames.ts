@@ -154,12 +154,26 @@ export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?:
 
 const pad = (n: number) => (n < 10 ? "0" + n : String(n));
 
+// Every message of one second has the same times: formatted once per second.
+let cachedSecond = -1;
+let cachedChatTime = "";
+let cachedFrameTime = "";
+function formatted(d: Date): void {
+  const second = Math.floor(d.getTime() / 1000);
+  if (second === cachedSecond) return;
+  cachedSecond = second;
+  cachedChatTime = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  cachedFrameTime = cachedChatTime.replaceAll("-", "/");
+}
+
 /** `yyyy-MM-dd HH:mm:ss` (ChatMsg.chatTime) in server local time. */
 export function formatChatTime(d: Date): string {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  formatted(d);
+  return cachedChatTime;
 }
 
 /** `yyyy/MM/dd HH:mm:ss` (DataContent.chatTime) in server local time. */
 export function formatFrameTime(d: Date): string {
-  return formatChatTime(d).replaceAll("-", "/");
+  formatted(d);
+  return cachedFrameTime;
 }

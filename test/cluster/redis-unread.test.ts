@@ -1,8 +1,15 @@
-// Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes.
-import { describe, expect, test } from "bun:test";
+// Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes,
+// and their durable path through the persistence queue on a real RabbitMQ.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createQueuedUnread } from "../../lib/adapters/rabbitmq/queued-unread.ts";
+import { connectAmqp } from "../../lib/adapters/rabbitmq/link.ts";
+import { createPersistQueue } from "../../lib/adapters/rabbitmq/persist-queue.ts";
+import type { StoredMsg } from "../../lib/core/ports.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { eventually } from "../support/wait.ts";
 import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisUnread } from "../../lib/adapters/redis/unread.ts";
-import { REDIS_DB, redisUrl } from "../support/services.ts";
+import { REDIS_DB, amqpUrl, rabbitmqctl, redisUrl } from "../support/services.ts";
 
 const REDIS_URL = redisUrl(REDIS_DB.unread);
 const useRedis = useFlushedRedis(REDIS_URL);
@@ -42,5 +49,48 @@ describe("redis unread counters", () => {
     const counters = unread();
     await Promise.all(Array.from({ length: 50 }, () => counters.increment({ receiverId: "r4", senderId: "s1" })));
     expect(await counters.get("r4")).toEqual({ s1: 50 });
+  });
+});
+
+describe("unread counters with the persistence queue (real Redis and RabbitMQ)", () => {
+  const vhost = `im-test-unread-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const msg = (receiverId: string, senderId: string, msgId: string) =>
+    ({ msgId, senderId, receiverId, msgType: 1, msg: "m", chatTime: "2024-01-05 03:04:09" }) as StoredMsg;
+
+  /** The cluster's counters on a link of their own; `refuse` makes the Redis counter fail. */
+  async function counters(opts: { feed?: boolean; refuse?: () => boolean } = {}) {
+    const link = await connectAmqp({ url: amqpUrl(vhost), name: "unread-test", log: silentLogger });
+    const persist = await createPersistQueue(link, { instanceId: "127.0.0.1_1", log: silentLogger, retryDelayMs: 50 });
+    const redis = unread();
+    const flaky = { ...redis, increment: (m: StoredMsg) => (opts.refuse?.() ? Promise.reject(new Error("redis down")) : redis.increment(m)) };
+    const c = createQueuedUnread(persist, flaky, silentLogger, opts.feed);
+    await c.consume();
+    return { c, close: async () => (await persist.close(), await link.close()) };
+  }
+
+  beforeAll(async () => {
+    await rabbitmqctl("add_vhost", vhost);
+    await rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*");
+  });
+  afterAll(() => rabbitmqctl("delete_vhost", vhost).catch(() => {}));
+
+  test("a count Redis cannot take goes through the queue and is counted once Redis takes it", async () => {
+    let down = true;
+    const { c, close } = await counters({ refuse: () => down });
+    await c.increment(msg("q1", "s1", "1")); // resolves once the queue has it (confirmed)
+    await c.increment(msg("q1", "s1", "2"));
+    expect(await c.get("q1")).toEqual({});
+    down = false; // the consumer's retries now land
+    expect(await eventually(async () => (await c.get("q1")).s1 === 2, 5000)).toBe(true);
+    await close();
+  });
+
+  test("with the feed on, every message goes through the queue and is counted exactly once", async () => {
+    const { c, close } = await counters({ feed: true });
+    for (let i = 0; i < 5; i++) await c.increment(msg("q2", "s1", String(i)));
+    expect(await eventually(async () => (await c.get("q2")).s1 === 5, 5000)).toBe(true);
+    await Bun.sleep(200); // nothing more arrives: counted by the consumer only, not also directly
+    expect(await c.get("q2")).toEqual({ s1: 5 });
+    await close();
   });
 });

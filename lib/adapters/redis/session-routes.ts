@@ -4,7 +4,7 @@ import type { Logger } from "../../log.ts";
 import type { SessionRoutes } from "../../core/ports.ts";
 
 /** The Redis commands this module uses. */
-export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hlen" | "ping" | "status" | "on">;
+export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hvals" | "hlen" | "ping" | "status" | "on">;
 
 export interface RedisSessionRoutesOptions {
   redis: RoutesRedis;
@@ -40,8 +40,7 @@ const CHUNK = 1000;
  *
  * - `p + "sess:" + userId` — field `<instanceId>#<connId>`, value `<instanceId>`: one field per
  *   connection, so devices on any number of instances coexist (the seed kept one key per user and
- *   the last device won). `lookup` reads the values of these hashes only: one HVALS per user, all
- *   users in one pipeline. The instance id in the field keeps connection ids of different
+ *   the last device won). `lookup` reads the values of these hashes only: one HVALS per user. The instance id in the field keeps connection ids of different
  *   instances apart even if they are not unique cluster-wide.
  * - `p + "inst:" + instanceId` — field `<connId>`, value `<userId>`: what one instance holds, so
  *   its entries can be purged when it dies, or rewritten after Redis lost them, without a scan.
@@ -72,13 +71,9 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
     return results;
   };
 
-  // The per-message read. A local cache (user -> instance ids, invalidated by keyspace
-  // notifications or a short TTL) belongs here: answer hits from it and read only the misses.
-  const readInstances = async (userIds: readonly string[]): Promise<string[][]> => {
-    const pipe = redis.pipeline();
-    for (const userId of userIds) pipe.hvals(sessKey(userId));
-    return (await exec(pipe)).map(([, ids]) => ids as string[]);
-  };
+  // The per-message read: one HVALS per user, merged with every other command of the tick into one
+  // round trip by the client's auto-pipelining.
+  const readInstances = (userIds: readonly string[]): Promise<string[][]> => Promise.all(userIds.map((u) => redis.hvals(sessKey(u))));
 
   // Deletes [userId, connId] entries of instance `id` in chunked pipelines.
   const deleteEntries = async (id: string, entries: [userId: string, connId: string][]) => {

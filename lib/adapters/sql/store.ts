@@ -41,6 +41,8 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     },
     log: opts.log,
     maxBatch: opts.maxBatch ?? 500,
+    // PostgreSQL: the next batch is sent while the previous one commits (the pool has connections).
+    maxInFlight: dialect === "postgres" ? 2 : 1,
   });
   let closed = false;
 

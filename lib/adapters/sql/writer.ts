@@ -71,14 +71,22 @@ export interface GroupCommitOptions {
   log: Logger;
   /** Most rows in one INSERT. */
   maxBatch: number;
+  /** Batches written at once (default 1). */
+  maxInFlight?: number;
 }
 
-/** Saves gather while one INSERT runs and go in the next one; `save` resolves once its row is durable. */
+/**
+ * Saves gather for the rest of the event-loop turn (and while earlier batches are written) and go
+ * in one INSERT; `save` resolves once its row is durable. At most `maxInFlight` batches are written
+ * at once (one for SQLite, whose writes are serial anyway).
+ */
 export function createGroupCommit(opts: GroupCommitOptions) {
   const writes = failureStreak(opts.log, "store.write_failed");
   const refusals = everyInterval(opts.log, "store.row_refused");
+  const maxInFlight = opts.maxInFlight ?? 1;
   let queue: Pending[] = [];
-  let writing: Promise<void> | null = null;
+  const writing = new Set<Promise<void>>();
+  let scheduled: ReturnType<typeof setImmediate> | undefined;
 
   /**
    * Writes a batch; when the store refuses it for its data, splits it in halves until the rows at
@@ -111,31 +119,38 @@ export function createGroupCommit(opts: GroupCommitOptions) {
   }
 
   function pump(): void {
-    if (writing || queue.length === 0) return;
-    const batch = queue.slice(0, opts.maxBatch);
-    queue = queue.slice(batch.length);
-    writing = writeBatch(batch)
-      .then(writes.ok)
-      .catch((err) => {
-        writes.fail({ rows: batch.length, err });
-        for (const p of batch) p.reject(err);
-      })
-      .finally(() => {
-        writing = null;
-        pump();
-      });
+    scheduled = undefined;
+    while (writing.size < maxInFlight && queue.length) {
+      const batch = queue.length <= opts.maxBatch ? queue : queue.slice(0, opts.maxBatch);
+      queue = batch === queue ? [] : queue.slice(batch.length);
+      const job: Promise<void> = writeBatch(batch)
+        .then(writes.ok)
+        .catch((err) => {
+          writes.fail({ rows: batch.length, err });
+          for (const p of batch) p.reject(err);
+        })
+        .finally(() => {
+          writing.delete(job);
+          pump();
+        });
+      writing.add(job);
+    }
   }
 
   return {
     save(msg: StoredMsg): Promise<SaveResult> {
       return new Promise<SaveResult>((resolve, reject) => {
         queue.push({ msg, resolve, reject });
-        pump();
+        // The first save of a turn waits for the others of that turn.
+        if (!scheduled && writing.size < maxInFlight) scheduled = setImmediate(pump);
       });
     },
     /** Resolves once every save so far is written (or failed). */
     async drain(): Promise<void> {
-      while (writing || queue.length) await (writing ?? Promise.resolve());
+      while (writing.size || queue.length) {
+        if (!writing.size) pump();
+        await Promise.allSettled([...writing]);
+      }
     },
   };
 }
