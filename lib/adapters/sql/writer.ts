@@ -41,6 +41,10 @@ export function sqliteFileWriter(filename: string): RowWriter & { close(): void 
   const db = new Database(filename);
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA synchronous = NORMAL"); // per connection: as the Bun.SQL one (WAL: durable on process crash)
+  // Each row touches five B-trees; with the default checkpoint every 1,000 WAL pages the writer
+  // checkpoints (and syncs) every few dozen batches. Measured on 40,000 rows in batches of 20:
+  // 65 µs a row by default, 42 µs with a checkpoint every 10,000 pages (a WAL of up to ~40 MB).
+  db.exec("PRAGMA wal_autocheckpoint = 10000");
   const cols = COLUMNS.map(([name]) => name);
   const insert = db.prepare(
     `INSERT INTO chat_message (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})
