@@ -1,4 +1,4 @@
-// Cluster adapters: ZooKeeper registry, Redis ports/routes/unread/marks, RabbitMQ bus, the SQL store.
+// Cluster adapters: ZooKeeper registry, Redis ports/routes/unread, RabbitMQ bus, the SQL store.
 // Construction and order only: every client is created here and passed in.
 import Redis from "ioredis";
 import type { Config } from "../config.ts";
@@ -11,7 +11,6 @@ import { createFrameBus } from "./rabbitmq/frame-bus.ts";
 import { connectAmqp } from "./rabbitmq/link.ts";
 import { createPersistQueue } from "./rabbitmq/persist-queue.ts";
 import { createQueuedUnread } from "./rabbitmq/queued-unread.ts";
-import { createRedisDeliveryMarks } from "./redis/delivery-marks.ts";
 import { leasePort } from "./redis/ports.ts";
 import { createRedisSessionRoutes } from "./redis/session-routes.ts";
 import { createRedisUnread } from "./redis/unread.ts";
@@ -27,11 +26,11 @@ async function connectRedis(url: string): Promise<Redis> {
     // A command caught by a disconnect fails rather than being re-sent to a Redis that may have
     // come back empty (a route lookup answered there would send a message nowhere).
     maxRetriesPerRequest: 0,
-    // Commands issued in one tick (route lookups, delivery marks, counters) share one round trip.
+    // Commands issued in one tick (route lookups, counters) share one round trip.
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(100 * 2 ** times, 5000) + Math.floor(Math.random() * 200),
   });
-  redis.on("error", () => {}); // its state is in /health; routes and marks log their failures once
+  redis.on("error", () => {}); // its state is in /health; routes and counters log their failures once
   await redis.connect().catch((err) => {
     throw new Error(`cannot connect to Redis at ${url}: ${err.message}`);
   });
@@ -98,7 +97,6 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
       store,
       groups,
       unread,
-      marks: createRedisDeliveryMarks(redis, ilog),
       directory: { nodes: () => registry.nodes(), isFull: (id) => fullMarks.has(id) },
       fullMarks,
       workerId: () => registry.workerId,

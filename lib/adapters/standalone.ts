@@ -4,7 +4,6 @@ import { instanceIdOf } from "../core/directory.ts";
 import type { Logger } from "../log.ts";
 import { closeInOrder, type Adapters } from "./adapters.ts";
 import { createLocalBus } from "./memory/bus.ts";
-import { alwaysMarked } from "./memory/delivery-marks.ts";
 import { createLocalFullMarks } from "./memory/full-marks.ts";
 import { leaseFixedPort } from "./memory/port-lease.ts";
 import { createLocalRegistry } from "./memory/registry.ts";
@@ -34,7 +33,6 @@ export async function createStandaloneAdapters(config: Config, log: Logger): Pro
       store,
       groups,
       unread: createMemoryUnread(),
-      marks: alwaysMarked,
       directory: registry.directory,
       fullMarks,
       workerId: registry.workerId,

@@ -5,7 +5,7 @@ import type { Logger } from "../log.ts";
 import { CHAT_TYPES, ErrorCode, MsgType, decode, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
-import type { CoreMetrics, DeliveryMarks, Envelope, GroupStore, Ids, MessageBus, MessageStore, OnlineCounts, SessionRoutes, UnreadCounters } from "./ports.ts";
+import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageStore, OnlineCounts, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createReceipts } from "./receipts.ts";
 import { Refusal, refuse } from "./refusal.ts";
 import { createSend } from "./send.ts";
@@ -18,7 +18,6 @@ export interface ChatDeps {
   routes: Pick<SessionRoutes, "add" | "remove" | "lookup">;
   store: MessageStore;
   unread: UnreadCounters;
-  marks: DeliveryMarks;
   groups: GroupStore;
   ids: Ids;
   log: Logger;
@@ -36,6 +35,8 @@ export interface ChatOptions {
   maxConnsPerUser: number;
   /** Longest `msg` in characters. */
   maxMsgChars: number;
+  /** Hand a resend's stored message on again (a cluster: see lib/core/send.ts). */
+  redeliverResends: boolean;
 }
 
 export type Chat = ReturnType<typeof createChat>;
@@ -49,7 +50,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const states = new Map<Conn, ConnState>();
   const inFlight = createInFlight();
   const delivery = createDelivery({ ...deps, sessions, routing: opts.routing, routesTrusted: deps.routesTrusted ?? (() => true) });
-  const send = createSend({ ...deps, delivery, maxMsgChars: opts.maxMsgChars });
+  const send = createSend({ ...deps, delivery, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends });
   const receipts = createReceipts({ ...deps, delivery });
 
   function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay"): void {

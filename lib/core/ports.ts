@@ -75,17 +75,6 @@ export interface UnreadCounters {
   clear(receiverId: string, senderId: string): Promise<void>;
 }
 
-/**
- * Which stored messages were handed on for delivery, so that a resend after a crash between store
- * and publish is delivered (once) instead of being deduplicated into silence.
- */
-export interface DeliveryMarks {
-  /** Records that `msgId` was delivered locally and handed to the bus (best effort, not awaited). */
-  mark(msgId: string): void;
-  /** True when `msgId` was marked within the dedupe window. */
-  isMarked(msgId: string): Promise<boolean>;
-}
-
 /** Message ids: snowflakes, unique across the cluster, increasing per instance. */
 export interface Ids {
   next(): string;

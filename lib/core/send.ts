@@ -5,7 +5,7 @@ import { EVERYONE, GROUP_PREFIX, SYSTEM_SENDER, isGroupId, receiverIdProblem } f
 import type { Delivery } from "./delivery.ts";
 import {
   StoreRefusedError,
-  type Audience, type CoreMetrics, type DeliveryMarks, type GroupStore, type Ids, type MessageBus, type MessageStore, type SaveResult, type StoredMsg, type UnreadCounters,
+  type Audience, type CoreMetrics, type GroupStore, type Ids, type MessageBus, type MessageStore, type SaveResult, type StoredMsg, type UnreadCounters,
 } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 
@@ -13,7 +13,6 @@ export interface SendDeps {
   store: MessageStore;
   groups: GroupStore;
   unread: UnreadCounters;
-  marks: DeliveryMarks;
   ids: Ids;
   bus: Pick<MessageBus, "acceptsMore">;
   delivery: Delivery;
@@ -21,6 +20,12 @@ export interface SendDeps {
   log: Logger;
   /** Longest `msg` in characters. */
   maxMsgChars: number;
+  /**
+   * True in a cluster: the first attempt of a resend may have died on its instance between store
+   * and publish, so the stored message is handed on again (receivers drop duplicates by msgId).
+   * False standalone: the first attempt was delivered in this process right after it was stored.
+   */
+  redeliverResends: boolean;
 }
 
 /** 1:1 frames go to the receiver's connections and the sender's other ones. */
@@ -81,10 +86,14 @@ export function createSend(deps: SendDeps) {
     return counted.then(unreadWrites.ok, (err) => unreadWrites.fail({ err }));
   }
 
-  /** A resend of a message stored before: deliver it again only if its first attempt never was. */
+  /**
+   * A resend of a message stored before, whose first attempt may never have been handed on (its
+   * instance died, or the bus failed, after the store): hand on the stored message again, under
+   * its own msgId. No per-message record of "handed on" is kept: that would cost a write per
+   * message for the rare resend.
+   */
   async function redeliver(saved: SaveResult, connId: string): Promise<boolean> {
-    if (await deps.marks.isMarked(saved.msgId)) return true;
-    // The first attempt was stored but its instance died before handing it on: deliver it now.
+    if (!deps.redeliverResends) return true;
     const first = await store.get(saved.msgId);
     if (!first) return true;
     const audience: Audience = isGroupId(first.receiverId) ? { kind: "members", userIds: await deps.groups.members(first.receiverId) } : pairOf(first);
@@ -115,7 +124,6 @@ export function createSend(deps: SendDeps) {
         [delivered] = await Promise.all([deps.delivery.route({ audience, frame, except: connId }, msg.msgId), countUnread(msg, audience)]);
       }
       if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
-      deps.marks.mark(saved.msgId);
       return saved;
     },
 

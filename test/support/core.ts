@@ -1,7 +1,6 @@
 // The chat core on the in-process adapters and an in-memory SQLite store, driven without a network:
 // connections are plain objects that record what the core sends them.
 import { createMetrics } from "../../lib/adapters/metrics.ts";
-import { alwaysMarked } from "../../lib/adapters/memory/delivery-marks.ts";
 import { createLocalBus } from "../../lib/adapters/memory/bus.ts";
 import { createLocalRoutes } from "../../lib/adapters/memory/session-routes.ts";
 import { createMemoryUnread } from "../../lib/adapters/memory/unread.ts";
@@ -28,7 +27,7 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export const CORE_OPTIONS: ChatOptions = { routing: "direct", replayMax: 1000, maxConnsPerUser: 32, maxMsgChars: 16384 };
+export const CORE_OPTIONS: ChatOptions = { routing: "direct", replayMax: 1000, maxConnsPerUser: 32, maxMsgChars: 16384, redeliverResends: false };
 
 /** A connection that records what it is sent, parsed. */
 export function fakeConn(id: string, onClose: (conn: FakeConn) => void = () => {}): FakeConn {
@@ -73,7 +72,6 @@ export async function startCore(opts: { options?: Partial<ChatOptions>; deps?: P
       routes: createLocalRoutes(instanceId),
       store: opts.wrapStore ? opts.wrapStore(store) : store,
       unread: createMemoryUnread(),
-      marks: alwaysMarked,
       groups: await createSqlGroups(store.sql),
       ids: createSnowflake(1),
       log: silentLogger,

@@ -7,7 +7,7 @@ import { createSqlGroups } from "../../lib/adapters/sql/groups.ts";
 import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
 import { createChat, type Chat, type ChatOptions } from "../../lib/core/chat.ts";
 import { createMembership, type Membership } from "../../lib/core/membership.ts";
-import type { DeliveryMarks, Envelope, GroupStore, MessageBus, MessageStore, SessionRoutes } from "../../lib/core/ports.ts";
+import type { Envelope, GroupStore, MessageBus, MessageStore, SessionRoutes } from "../../lib/core/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { CORE_OPTIONS, driver, type FakeConn } from "./core.ts";
@@ -40,8 +40,6 @@ export interface MemoryCluster {
   routes: Map<string, Map<string, string>>;
   /** The port book (the seed's netty_port). */
   ports: Set<number>;
-  /** Message ids marked delivered. */
-  marked: Set<string>;
   /** Fake time of every member's membership. */
   clock: { now: number };
   /** False makes every route call fail (the routes' store down). */
@@ -60,7 +58,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   let nextPort = 1;
   const cluster: MemoryCluster = {
     store, groups,
-    routes: new Map(), ports: new Set(), marked: new Set(), clock: { now: 0 }, routesUp: true,
+    routes: new Map(), ports: new Set(), clock: { now: 0 }, routesUp: true,
     join: (options = {}) => join(options),
     leave(member) {
       live.delete(member.id);
@@ -120,11 +118,6 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     };
   }
 
-  const marks: DeliveryMarks = {
-    mark: (msgId) => void cluster.marked.add(msgId),
-    isMarked: async (msgId) => cluster.marked.has(msgId),
-  };
-
   async function join(options: Partial<ChatOptions>): Promise<Member> {
     const port = nextPort++;
     const id = `127.0.0.1_${port}`;
@@ -149,12 +142,12 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     };
     const chat = createChat(
       {
-        instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), marks, groups,
+        instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), groups,
         store: opts.wrapStore ? opts.wrapStore(store) : store,
         ids: createSnowflake(port), log: silentLogger, metrics: createMetrics().core,
         routesTrusted: () => membership.routesTrusted(),
       },
-      { ...CORE_OPTIONS, ...options },
+      { ...CORE_OPTIONS, redeliverResends: true, ...options },
     );
     const lease = {
       port,
