@@ -47,6 +47,7 @@ const EnvSchema = v.object({
   MAX_CONNS: v.optional(intIn(1, 100_000_000)),
   MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
   PERSIST_FEED: v.optional(v.picklist(["on", "off"], "must be on or off"), "off"),
+  ROUTE_CACHE_MS: v.optional(intIn(0, 10_000), "1000"),
   BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "must be debug, info, warn, error or silent"), "info"),
@@ -91,6 +92,8 @@ export interface Config {
   adminToken?: string;
   /** Publish every stored ChatMsg on pitayafruits_exchange, the seed's persistence feed (cluster). */
   persistFeed: boolean;
+  /** Lifetime of route lookups cached for new messages, ms (cluster, direct routing); 0: none. */
+  routeCacheMs: number;
   /** Benchmark-only: write onlineCounts the seed's way, one lock acquisition per change. */
   benchSeedStyleCounts: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -160,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     maxMsgChars: e.MAX_MSG_CHARS,
     adminToken: e.ADMIN_TOKEN,
     persistFeed: e.PERSIST_FEED === "on",
+    routeCacheMs: e.ROUTE_CACHE_MS,
     benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",
     logLevel: e.LOG_LEVEL,
   };

@@ -34,7 +34,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
 
   const chat = createChat(
     { ...adapters, log: ilog, metrics: metrics.core, ids, routesTrusted: () => membership.routesTrusted() },
-    { routing: config.routing, replayMax: config.replayMax, maxConnsPerUser: config.maxConnsPerUser, maxMsgChars: config.maxMsgChars, redeliverResends: config.mode === "cluster" },
+    {
+      routing: config.routing, replayMax: config.replayMax, maxConnsPerUser: config.maxConnsPerUser, maxMsgChars: config.maxMsgChars, redeliverResends: config.mode === "cluster",
+      routeCacheMs: config.mode === "cluster" ? config.routeCacheMs : 0,
+    },
   );
   const membership = createMembership({ instanceId, events: adapters.events, routes: adapters.routes, lease, sessions: chat.sessions, log: ilog });
   adapters.bus.onEnvelope(chat.deliverRemote);

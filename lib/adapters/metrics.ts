@@ -50,7 +50,7 @@ export function createMetrics() {
   const upgradesRefused = counter("im_upgrades_refused_total", "WebSocket upgrades refused, by reason", ["reason"]);
 
   const frameIn = bound((type) => framesIn.labels(type), [...Object.values(MsgType).map(String), "other", "invalid"]);
-  const frameOut = bound((kind) => framesOut.labels(kind), ["ack", "error", "replay"]);
+  const frameOut = bound((kind) => framesOut.labels(kind), ["ack", "error", "replay", "catch_up"]);
   const error = bound((code) => errors.labels(code), Object.values(ErrorCode));
   const deliveredBy = bound((origin) => delivered.labels(origin), ["local", "remote"]);
   const publishedBy = bound((mode) => busPublished.labels(mode), ["direct", "fanout"]);

@@ -8,6 +8,7 @@ import { createDelivery } from "./delivery.ts";
 import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageStore, OnlineCounts, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createReceipts } from "./receipts.ts";
 import { Refusal, refuse } from "./refusal.ts";
+import { createRouteCache } from "./route-cache.ts";
 import { createSend } from "./send.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
 
@@ -24,6 +25,10 @@ export interface ChatDeps {
   metrics: CoreMetrics;
   /** False while route lookups may miss entries (see lib/core/membership.ts); default always true. */
   routesTrusted?: () => boolean;
+  /** The clock (ms); default Date.now. */
+  now?: () => number;
+  /** Runs `fn` in `ms`; default an unref'd setTimeout. */
+  schedule?: (fn: () => void, ms: number) => void;
 }
 
 export interface ChatOptions {
@@ -37,6 +42,8 @@ export interface ChatOptions {
   maxMsgChars: number;
   /** Hand a resend's stored message on again (a cluster: see lib/core/send.ts). */
   redeliverResends: boolean;
+  /** Lifetime of route cache entries in ms, 0 for none (lib/core/route-cache.ts; direct routing only). */
+  routeCacheMs: number;
 }
 
 export type Chat = ReturnType<typeof createChat>;
@@ -49,11 +56,15 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const sessions = new LocalSessions();
   const states = new Map<Conn, ConnState>();
   const inFlight = createInFlight();
-  const delivery = createDelivery({ ...deps, sessions, routing: opts.routing, routesTrusted: deps.routesTrusted ?? (() => true) });
-  const send = createSend({ ...deps, delivery, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends });
+  const now = deps.now ?? Date.now;
+  const schedule = deps.schedule ?? ((fn: () => void, ms: number) => void setTimeout(fn, ms).unref?.());
+  const routeCacheMs = opts.routing === "direct" ? opts.routeCacheMs : 0;
+  const cache = routeCacheMs > 0 ? createRouteCache({ lookup: (users) => deps.routes.lookup(users), ttlMs: routeCacheMs, now }) : undefined;
+  const delivery = createDelivery({ ...deps, sessions, routing: opts.routing, routesTrusted: deps.routesTrusted ?? (() => true), cache, now });
+  const send = createSend({ ...deps, delivery, now, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends });
   const receipts = createReceipts({ ...deps, delivery });
 
-  function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay"): void {
+  function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay" | "catch_up"): void {
     metrics.frameOut(kind);
     sendTo(state, text);
   }
@@ -68,6 +79,11 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     replayMax: opts.replayMax,
     maxConnsPerUser: opts.maxConnsPerUser,
     replayed: (state, text) => reply(state, text, "replay"),
+    caughtUp: (state, text) => reply(state, text, "catch_up"),
+    routeCacheMs,
+    now,
+    schedule,
+    track: (work) => void inFlight.track(work),
     fail,
     countsChanged() {
       deps.counts.set(sessions.onlineCounts);

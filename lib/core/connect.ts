@@ -3,8 +3,10 @@
 import { failureStreak, type Logger } from "../log.ts";
 import { ErrorCode, encodeDataContent, type ChatMsg } from "../protocol/frames.ts";
 import { EVERYONE, MSG_ID_RULE, isMsgId, userIdProblem } from "../protocol/ids.ts";
+import { snowflakeFloor } from "../protocol/snowflake.ts";
 import type { GroupStore, MessageStore, SessionRoutes } from "./ports.ts";
 import { refuse } from "./refusal.ts";
+import { CATCH_UP_LOOKBACK_MS, CATCH_UP_SLACK_MS } from "./route-cache.ts";
 import { frameTimeOf } from "./send.ts";
 import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
 
@@ -18,13 +20,30 @@ export interface ConnectDeps {
   countsChanged(): void;
   /** Sends a replayed frame (counted). */
   replayed(state: ConnState, text: string): void;
+  /** Sends a frame the catch-up found missing (counted). */
+  caughtUp(state: ConnState, text: string): void;
   /** Sends an error frame without ending the request (a failed replay: the connection is live all the same). */
   fail(state: ConnState, code: ErrorCode, message: string, clientMsgId?: string | null): void;
   /** Most messages replayed on one CONNECT_INIT. */
   replayMax: number;
   /** Connections one user may hold on this instance. */
   maxConnsPerUser: number;
+  /**
+   * The lifetime of other instances' route cache entries (lib/core/route-cache.ts); when set, a
+   * new connection gets a catch-up once entries read before its route write have expired.
+   */
+  routeCacheMs?: number;
+  now: () => number;
+  /** Runs `fn` in `ms` (a timer; fake time in tests). */
+  schedule(fn: () => void, ms: number): void;
+  /** Tracks background work, so that a stop waits for it. */
+  track(work: Promise<void>): void;
 }
+
+/** At most this many catch-up reads at once (a reconnect storm queues the rest). */
+const CATCH_UPS_AT_ONCE = 8;
+/** Most messages one catch-up sends (it covers a few seconds). */
+const CATCH_UP_MAX = 1000;
 
 export type Connect = ReturnType<typeof createConnect>;
 
@@ -32,6 +51,47 @@ export function createConnect(deps: ConnectDeps) {
   const { sessions, log } = deps;
   const routesAdd = failureStreak(log, "routes.add_failed");
   const routesRemove = failureStreak(log, "routes.remove_failed");
+  const catchUps = failureStreak(log, "catch_up.failed");
+  const due: Array<{ state: ConnState; userId: string; afterMsgId: string }> = [];
+  let running = 0;
+
+  /** What `userId` was sent after `afterMsgId` that this connection did not get (see route-cache.ts). */
+  async function catchUp(state: ConnState, userId: string, afterMsgId: string): Promise<void> {
+    try {
+      if (state.closed) return;
+      const groups = (await deps.groups.groupsOf(userId)).map((g) => g.groupId);
+      const recent = await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
+      const seen = state.seen ?? new Set();
+      for (const m of recent) {
+        if (!seen.has(m.msgId)) deps.caughtUp(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
+      }
+      catchUps.ok();
+    } catch (err) {
+      catchUps.fail({ err });
+    } finally {
+      state.seen = undefined;
+    }
+  }
+
+  function runDue(): void {
+    while (running < CATCH_UPS_AT_ONCE && due.length) {
+      const { state, userId, afterMsgId } = due.shift()!;
+      running++;
+      deps.track(catchUp(state, userId, afterMsgId).finally(() => (running--, runDue())));
+    }
+  }
+
+  /** `replayAfter`: the msgId the client said it has (what it has is not caught up again). */
+  function scheduleCatchUp(state: ConnState, userId: string, routedAt: number, replayAfter?: string | null): void {
+    if (!deps.routeCacheMs) return;
+    state.seen = new Set();
+    const floor = snowflakeFloor(routedAt - CATCH_UP_LOOKBACK_MS);
+    const afterMsgId = replayAfter && isMsgId(replayAfter) && BigInt(replayAfter) > BigInt(floor) ? replayAfter : floor;
+    deps.schedule(() => {
+      due.push({ state, userId, afterMsgId });
+      runDue();
+    }, deps.routeCacheMs + CATCH_UP_SLACK_MS);
+  }
 
   /**
    * Sends what `userId` missed after `afterMsgId`, then the live frames held meanwhile. A replay
@@ -83,12 +143,14 @@ export function createConnect(deps: ConnectDeps) {
       sessions.bind(state, userId);
       deps.countsChanged();
       if (chatMsg.msgId) state.held = [];
+      const routing = deps.now(); // before the write: the catch-up reads from before it
       try {
         await deps.routes.add(userId, state.conn.id);
         routesAdd.ok();
       } catch (err) {
         routesAdd.fail({ err }); // rebuilt from live connections when the dependency returns
       }
+      scheduleCatchUp(state, userId, routing, chatMsg.msgId); // timed from after the write
       if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId, chatMsg.clientMsgId);
     },
 

@@ -3,6 +3,7 @@
 import { createInFlight } from "../in-flight.ts";
 import { failureStreak, type Logger } from "../log.ts";
 import type { Audience, CoreMetrics, Envelope, MessageBus, SessionRoutes } from "./ports.ts";
+import { FRESH_MS, type RouteCache } from "./route-cache.ts";
 import { sendTo, type LocalSessions } from "./sessions.ts";
 
 export interface DeliveryDeps {
@@ -16,6 +17,9 @@ export interface DeliveryDeps {
   routing: "direct" | "fanout";
   /** False while route lookups may miss entries (being rebuilt): broadcast instead. */
   routesTrusted(): boolean;
+  /** Lookups for messages created less than FRESH_MS ago may come from here (lib/core/route-cache.ts). */
+  cache?: RouteCache;
+  now: () => number;
 }
 
 export type Delivery = ReturnType<typeof createDelivery>;
@@ -43,11 +47,16 @@ export function createDelivery(deps: DeliveryDeps) {
   }
 
   /** Which instances, other than this one, hold the audience ("all" to broadcast). */
-  async function targetsOf(audience: Audience): Promise<readonly string[] | "all"> {
-    if (deps.routing === "fanout" || audience.kind === "everyone" || !deps.routesTrusted()) return "all";
+  async function targetsOf(audience: Audience, createdAt: number | undefined): Promise<readonly string[] | "all"> {
+    if (deps.routing === "fanout" || audience.kind === "everyone") return "all";
+    if (!deps.routesTrusted()) {
+      deps.cache?.clear();
+      return "all";
+    }
     try {
       const users = audience.kind === "pair" ? [audience.receiverId, audience.senderId] : audience.userIds;
-      const targets = (await deps.routes.lookup(users)).filter((id) => id !== deps.instanceId);
+      const cached = deps.cache && createdAt !== undefined && deps.now() - createdAt < FRESH_MS;
+      const targets = (await (cached ? deps.cache! : deps.routes).lookup(users)).filter((id) => id !== deps.instanceId);
       lookups.ok();
       return targets;
     } catch (err) {
@@ -57,9 +66,9 @@ export function createDelivery(deps: DeliveryDeps) {
     }
   }
 
-  async function publish(envelope: Envelope, msgId: string | undefined): Promise<boolean> {
+  async function publish(envelope: Envelope, msgId: string | undefined, createdAt: number | undefined): Promise<boolean> {
     try {
-      const targets = await targetsOf(envelope.audience);
+      const targets = await targetsOf(envelope.audience, createdAt);
       if (targets.length === 0) return true;
       const started = performance.now();
       await deps.bus.publish(targets, envelope);
@@ -79,10 +88,11 @@ export function createDelivery(deps: DeliveryDeps) {
      * Delivers the envelope here at once, then hands it to the instances that hold its audience;
      * resolves true once the broker accepted it (false when it could not: do not ack). Lookups
      * resolve in the order they were issued (one Redis connection): publishes keep that order.
+     * `createdAt` (ms), for a message created just now, lets the route cache answer.
      */
-    route(envelope: Envelope, msgId?: string): Promise<boolean> {
+    route(envelope: Envelope, msgId?: string, createdAt?: number): Promise<boolean> {
       local(envelope, "local");
-      return inFlight.track(publish(envelope, msgId));
+      return inFlight.track(publish(envelope, msgId, createdAt));
     },
 
     /** An envelope another instance published: deliver it to the connections here. */

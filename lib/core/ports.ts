@@ -158,7 +158,7 @@ export interface PortLease {
 /** What the core measures; the adapter binds each to a metric once, nothing is looked up per message. */
 export interface CoreMetrics {
   frameIn(type: string): void;
-  frameOut(kind: "ack" | "error" | "replay"): void;
+  frameOut(kind: "ack" | "error" | "replay" | "catch_up"): void;
   error(code: string): void;
   delivered(origin: "local" | "remote"): void;
   /** Open connections. */

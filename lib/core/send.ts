@@ -20,6 +20,7 @@ export interface SendDeps {
   log: Logger;
   /** Longest `msg` in characters. */
   maxMsgChars: number;
+  now: () => number;
   /**
    * True in a cluster: the first attempt of a resend may have died on its instance between store
    * and publish, so the stored message is handed on again (receivers drop duplicates by msgId).
@@ -110,7 +111,7 @@ export function createSend(deps: SendDeps) {
       const receiverId = checked(chatMsg);
       const { audience, toGroup } = await audienceOf(senderId, receiverId, chatMsg);
       if (!deps.bus.acceptsMore) return refuse(ErrorCode.UNAVAILABLE, "the cluster's message bus is down and its backlog is full: resend later");
-      const now = new Date();
+      const now = new Date(deps.now());
       const msg: StoredMsg = {
         ...chatMsg, senderId, receiverId, msgType: chatMsg.msgType!, msgId: deps.ids.next(),
         chatTime: formatChatTime(now), isRead: false, communicationType: toGroup ? 2 : 1,
@@ -121,7 +122,7 @@ export function createSend(deps: SendDeps) {
       else {
         // Counted and routed in the same tick, and both done before the ack: acked ⇒ counted.
         const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: connId });
-        [delivered] = await Promise.all([deps.delivery.route({ audience, frame, except: connId }, msg.msgId), countUnread(msg, audience)]);
+        [delivered] = await Promise.all([deps.delivery.route({ audience, frame, except: connId }, msg.msgId, now.getTime()), countUnread(msg, audience)]);
       }
       if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
       return saved;

@@ -1,4 +1,5 @@
 // Local sessions: this instance's connections, and which user each one is bound to.
+import { sentMsgIdOf } from "./route-cache.ts";
 
 /** One client connection as the chat core sees it; the WebSocket transport adapts to this. */
 export interface Conn {
@@ -18,6 +19,8 @@ export interface ConnState {
   closed: boolean;
   /** While a replay is being sent, live frames wait here so they arrive after it. */
   held?: string[];
+  /** Until its catch-up ran (lib/core/route-cache.ts): the msgIds this connection was sent. */
+  seen?: Set<string>;
 }
 
 export class LocalSessions {
@@ -71,6 +74,10 @@ export class LocalSessions {
 /** Sends to a connection, or holds the frame while its replay is in progress. */
 export function sendTo(state: ConnState, text: string): void {
   if (state.closed) return;
-  if (state.held) state.held.push(text);
-  else state.conn.send(text);
+  if (state.held) return void state.held.push(text);
+  state.conn.send(text);
+  if (state.seen) {
+    const msgId = sentMsgIdOf(text);
+    if (msgId) state.seen.add(msgId);
+  }
 }

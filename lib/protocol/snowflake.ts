@@ -39,3 +39,9 @@ export function createSnowflake(workerId: number | (() => number), now: () => nu
     },
   };
 }
+
+/** The smallest id any instance can have made at `ms` or later: ids below it are older. */
+export function snowflakeFloor(ms: number): string {
+  const t = BigInt(Math.floor(ms)) - EPOCH_MS;
+  return t > 0n ? (t << 22n).toString() : "0";
+}

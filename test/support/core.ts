@@ -27,7 +27,7 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export const CORE_OPTIONS: ChatOptions = { routing: "direct", replayMax: 1000, maxConnsPerUser: 32, maxMsgChars: 16384, redeliverResends: false };
+export const CORE_OPTIONS: ChatOptions = { routing: "direct", replayMax: 1000, maxConnsPerUser: 32, maxMsgChars: 16384, redeliverResends: false, routeCacheMs: 0 };
 
 /** A connection that records what it is sent, parsed. */
 export function fakeConn(id: string, onClose: (conn: FakeConn) => void = () => {}): FakeConn {

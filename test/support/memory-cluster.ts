@@ -40,8 +40,10 @@ export interface MemoryCluster {
   routes: Map<string, Map<string, string>>;
   /** The port book (the seed's netty_port). */
   ports: Set<number>;
-  /** Fake time of every member's membership. */
+  /** Fake time of every member (core and membership). */
   clock: { now: number };
+  /** Moves the fake time on by `ms`, runs the timers that came due, and waits for their work. */
+  advance(ms: number): Promise<void>;
   /** False makes every route call fail (the routes' store down). */
   routesUp: boolean;
   join(options?: Partial<ChatOptions>): Promise<Member>;
@@ -55,11 +57,19 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   const groups = await createSqlGroups(store.sql);
   const members = new Map<string, Member>();
   const live = new Set<string>();
+  const timers: Array<{ at: number; fn: () => void }> = [];
   let nextPort = 1;
   const cluster: MemoryCluster = {
     store, groups,
-    routes: new Map(), ports: new Set(), clock: { now: 0 }, routesUp: true,
+    routes: new Map(), ports: new Set(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
     join: (options = {}) => join(options),
+    async advance(ms) {
+      cluster.clock.now += ms;
+      const due = timers.filter((t) => t.at <= cluster.clock.now).sort((x, y) => x.at - y.at);
+      for (const t of due) timers.splice(timers.indexOf(t), 1);
+      for (const t of due) t.fn();
+      for (const m of members.values()) await m.chat.idle();
+    },
     leave(member) {
       live.delete(member.id);
       for (const other of members.values()) if (other !== member) other.hearsGone(member.id, member.port);
@@ -144,10 +154,12 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
       {
         instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), groups,
         store: opts.wrapStore ? opts.wrapStore(store) : store,
-        ids: createSnowflake(port), log: silentLogger, metrics: createMetrics().core,
+        ids: createSnowflake(port, () => cluster.clock.now), log: silentLogger, metrics: createMetrics().core,
         routesTrusted: () => membership.routesTrusted(),
+        now: () => cluster.clock.now,
+        schedule: (fn, ms) => void timers.push({ at: cluster.clock.now + ms, fn }),
       },
-      { ...CORE_OPTIONS, redeliverResends: true, ...options },
+      { ...CORE_OPTIONS, redeliverResends: true, routeCacheMs: 1000, ...options },
     );
     const lease = {
       port,
