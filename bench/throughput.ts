@@ -2,14 +2,21 @@
 // against a Socket.IO + Redis adapter peer of 2 nodes under the same load in the same run.
 //
 //   bun run bench/throughput.ts [--quick] [--pairs=50,200] [--window=10] [--peer=node|bun|both|none]
-//                               [--routings=direct,fanout] [--stores=file,memory] [--rounds=2]
-// --stores=memory adds runs with DATABASE_URL=sqlite::memory: (each instance its own in-memory store: not a
-// valid cluster setup, a diagnostic that takes the SQLite file writes out of the message path).
+//                               [--routings=direct,fanout] [--stores=file,postgres,memory] [--rounds=2]
+// --stores=postgres adds runs on PostgreSQL (TEST_DATABASE_URL, the tests' database: the cluster's production
+// store); --stores=memory adds runs with DATABASE_URL=sqlite::memory: (each instance its own in-memory store:
+// not a valid cluster setup, a diagnostic that takes the SQLite file writes out of the message path).
+// CPU per delivered message is read from /proc for every process involved: both servers, RabbitMQ, Redis,
+// PostgreSQL (all its backends) and the load generator (this process).
 import { connectIm, connectSocketIo, type Connect } from "./lib/clients.ts";
 import { arg, cpuMs, fmt, numList, progress, QUICK, saveResult, table } from "./lib/common.ts";
+import { PG } from "../test/support/services.ts";
 import { serviceCpuMs, startBenchCluster } from "./lib/im-cluster.ts";
 import { runPairLoad, type PairLoadResult } from "./lib/pair-load.ts";
 import { startPeer, type PeerRuntime } from "./peer/peer.ts";
+
+type Store = "file" | "postgres" | "memory";
+const STORE_ENV: Record<Store, Record<string, string>> = { file: {}, postgres: { DATABASE_URL: PG }, memory: { DATABASE_URL: "sqlite::memory:" } };
 
 export interface ThroughputOptions {
   pairs: number[];
@@ -18,7 +25,7 @@ export interface ThroughputOptions {
   measureMs: number;
   peerRuntimes: PeerRuntime[];
   routings: Array<"direct" | "fanout">;
-  stores: Array<"file" | "memory">;
+  stores: Store[];
   /** Each system is measured this many times; the best round counts. */
   rounds: number;
 }
@@ -32,7 +39,13 @@ export interface ThroughputRow {
   serverCpuUsPerMsg: number;
   rabbitCpuUsPerMsg: number;
   redisCpuUsPerMsg: number;
+  postgresCpuUsPerMsg: number;
+  /** This process: the load generator's clients (both sides of every pair). */
+  loadCpuUsPerMsg: number;
 }
+
+/** CPU µs per delivered message of every process involved, summed. */
+export const totalCpuUsPerMsg = (r: ThroughputRow) => r.serverCpuUsPerMsg + r.rabbitCpuUsPerMsg + r.redisCpuUsPerMsg + r.postgresCpuUsPerMsg + r.loadCpuUsPerMsg;
 
 export function throughputOptions(): ThroughputOptions {
   const peer = arg("peer", "node");
@@ -43,7 +56,7 @@ export function throughputOptions(): ThroughputOptions {
     measureMs: Number(arg("measure-ms", QUICK ? "3000" : "10000")),
     peerRuntimes: peer === "both" ? ["node", "bun"] : peer === "none" ? [] : [peer as PeerRuntime],
     routings: arg("routings", "direct,fanout").split(",") as ThroughputOptions["routings"],
-    stores: arg("stores", "file").split(",") as ThroughputOptions["stores"],
+    stores: arg("stores", "file").split(",") as Store[],
     rounds: Number(arg("rounds", QUICK ? "1" : "2")),
   };
 }
@@ -59,7 +72,8 @@ async function measure(system: string, connect: Connect, senderUrl: string, rece
     const tag = `${system.replace(/\W+/g, "")}${pairs}-${Math.random().toString(36).slice(2, 6)}`;
     const common = { connect, pairs, warmupMs: o.warmupMs, measureMs: o.measureMs, senderUrl: () => senderUrl, receiverUrl: () => receiverUrl };
     const serverCpu = () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-    let cpu0 = 0, svc0 = { rabbitmq: 0, redis: 0 }, serverMs = 0, svcMs = { rabbitmq: 0, redis: 0 };
+    const zero = { rabbitmq: 0, redis: 0, postgres: 0 };
+    let cpu0 = 0, load0 = 0, svc0 = zero, serverMs = 0, loadMs = 0, svcMs = zero;
     const max = await runPairLoad({
       ...common,
       window: o.window,
@@ -68,11 +82,13 @@ async function measure(system: string, connect: Connect, senderUrl: string, rece
       onWindow(phase) {
         if (phase === "start") {
           cpu0 = serverCpu();
+          load0 = cpuMs(process.pid);
           svc0 = serviceCpuMs();
         } else {
           serverMs = serverCpu() - cpu0;
+          loadMs = cpuMs(process.pid) - load0;
           const svc = serviceCpuMs();
-          svcMs = { rabbitmq: svc.rabbitmq - svc0.rabbitmq, redis: svc.redis - svc0.redis };
+          svcMs = { rabbitmq: svc.rabbitmq - svc0.rabbitmq, redis: svc.redis - svc0.redis, postgres: svc.postgres - svc0.postgres };
         }
       },
     });
@@ -89,6 +105,8 @@ async function measure(system: string, connect: Connect, senderUrl: string, rece
       serverCpuUsPerMsg: (serverMs * 1000) / msgs,
       rabbitCpuUsPerMsg: (svcMs.rabbitmq * 1000) / msgs,
       redisCpuUsPerMsg: (svcMs.redis * 1000) / msgs,
+      postgresCpuUsPerMsg: (svcMs.postgres * 1000) / msgs,
+      loadCpuUsPerMsg: (loadMs * 1000) / msgs,
     });
   }
   return rows;
@@ -104,11 +122,11 @@ function systems(o: ThroughputOptions): System[] {
   const out: System[] = [];
   for (const store of o.stores) {
     for (const routing of o.routings) {
-      const name = `im ${routing}${store === "memory" ? " [sqlite::memory:]" : ""}`;
+      const name = `im ${routing}${store === "memory" ? " [sqlite::memory:]" : store === "postgres" ? " (PostgreSQL)" : ""}`;
       out.push({
         name,
         async run(o) {
-          const c = await startBenchCluster(2, { ROUTING: routing, ...(store === "memory" ? { DATABASE_URL: "sqlite::memory:" } : {}) });
+          const c = await startBenchCluster(2, { ROUTING: routing, ...STORE_ENV[store] });
           try {
             return await measure(name, connectIm, c.wsUrl(0), c.wsUrl(1), c.nodes.map((n) => n.proc.pid), o);
           } finally {
@@ -160,22 +178,21 @@ export async function runThroughput(o: ThroughputOptions = throughputOptions()):
   return best;
 }
 
-/** Our/peer ratio of max throughput, per routing and pair count, against the first peer runtime. */
+/** Our/peer ratio of max throughput, per system (routing and store) and pair count, against the first peer runtime. */
 export function throughputRatios(rows: ThroughputRow[]): Array<{ routing: string; pairs: number; ours: number; peer: number; ratio: number; cpuRatio: number }> {
   const peers = rows.filter((r) => r.system.startsWith("socket.io"));
   const out = [];
   for (const r of rows.filter((r) => r.system.startsWith("im ") && !r.system.includes("["))) {
     const p = peers.find((x) => x.pairs === r.pairs);
-    // CPU per message of everything server-side (servers, RabbitMQ, Redis): peer / ours, > 1 when ours is cheaper.
-    const total = (x: ThroughputRow) => x.serverCpuUsPerMsg + x.rabbitCpuUsPerMsg + x.redisCpuUsPerMsg;
-    if (p) out.push({ routing: r.system.slice(3), pairs: r.pairs, ours: r.max.msgsPerS, peer: p.max.msgsPerS, ratio: r.max.msgsPerS / p.max.msgsPerS, cpuRatio: total(p) / total(r) });
+    // CPU per message of every process (servers, services, load generator): peer / ours, > 1 when ours is cheaper.
+    if (p) out.push({ routing: r.system.slice(3), pairs: r.pairs, ours: r.max.msgsPerS, peer: p.max.msgsPerS, ratio: r.max.msgsPerS / p.max.msgsPerS, cpuRatio: totalCpuUsPerMsg(p) / totalCpuUsPerMsg(r) });
   }
   return out;
 }
 
 export function throughputTable(rows: ThroughputRow[]): string {
   return table(
-    ["system", "pairs", "W", "max msg/s", "p50 ms @max", "p99 ms @max", "server CPU µs/msg @max", "RabbitMQ + Redis CPU µs/msg", "half rate msg/s (achieved)", "p50 ms @half", "p99 ms @half", "unfinished", "errors"],
+    ["system", "pairs", "W", "max msg/s", "p50 ms @max", "p99 ms @max", "server CPU µs/msg @max", "RabbitMQ + Redis + PostgreSQL CPU µs/msg", "load generator CPU µs/msg", "all processes CPU µs/msg", "half rate msg/s (achieved)", "p50 ms @half", "p99 ms @half", "unfinished", "errors"],
     rows.map((r) => [
       r.system,
       r.pairs,
@@ -184,7 +201,9 @@ export function throughputTable(rows: ThroughputRow[]): string {
       fmt(r.max.p50Ms, 2),
       fmt(r.max.p99Ms, 2),
       fmt(r.serverCpuUsPerMsg),
-      `${fmt(r.rabbitCpuUsPerMsg)} + ${fmt(r.redisCpuUsPerMsg)}`,
+      `${fmt(r.rabbitCpuUsPerMsg)} + ${fmt(r.redisCpuUsPerMsg)} + ${fmt(r.postgresCpuUsPerMsg)}`,
+      fmt(r.loadCpuUsPerMsg),
+      fmt(totalCpuUsPerMsg(r)),
       `${fmt(r.half.targetRate ?? NaN)} (${fmt(r.half.msgsPerS)})`,
       fmt(r.half.p50Ms, 2),
       fmt(r.half.p99Ms, 2),
@@ -200,7 +219,7 @@ if (import.meta.main) {
   console.log();
   console.log(
     table(
-      ["routing", "pairs", "ours msg/s", "peer msg/s", "ours/peer", "server-side CPU per msg, peer/ours"],
+      ["routing", "pairs", "ours msg/s", "peer msg/s", "ours/peer", "CPU per msg of all processes, peer/ours"],
       throughputRatios(rows).map((r) => [r.routing, r.pairs, fmt(r.ours), fmt(r.peer), `${r.ratio.toFixed(2)}×`, `${r.cpuRatio.toFixed(2)}×`]),
     ),
   );

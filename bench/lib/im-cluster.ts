@@ -24,12 +24,15 @@ export const clusterCpuMs = (c: Cluster) => c.nodes.reduce((s, n) => s + cpuMs(n
 
 const brokerPids = () => pidsOf("beam.smp");
 const redisPids = () => pidsOf("redis-server");
-/** CPU milliseconds used so far by RabbitMQ (beam.smp) and by Redis: shared services, so only deltas over a quiet period mean anything. */
-export function serviceCpuMs(): { rabbitmq: number; redis: number } {
-  return {
-    rabbitmq: brokerPids().reduce((s, p) => s + cpuMs(p), 0),
-    redis: redisPids().reduce((s, p) => s + cpuMs(p), 0),
-  };
+/** Every PostgreSQL process (postmaster, backends, background workers) alive now. */
+const postgresPids = () => pidsOf("postgres");
+/**
+ * CPU milliseconds used so far by RabbitMQ (beam.smp), Redis and PostgreSQL: shared services, so only
+ * deltas over a quiet period mean anything (a PostgreSQL backend that exits within the period is missed).
+ */
+export function serviceCpuMs(): { rabbitmq: number; redis: number; postgres: number } {
+  const sum = (pids: number[]) => pids.reduce((s, p) => s + (cpuMs(p) || 0), 0); // a process gone meanwhile counts 0
+  return { rabbitmq: sum(brokerPids()), redis: sum(redisPids()), postgres: sum(postgresPids()) };
 }
 
 /** Sums of each metric over every instance (Prometheus text from /metrics). */
