@@ -7,6 +7,7 @@ import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "../../protocol/ids.
 import { SELECT_COLS, fromRow } from "./rows.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
 import { createGroupCommit, sqliteFileWriter, sqlWriter } from "./writer.ts";
+import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 
 
 export interface SqlStoreOptions {
@@ -32,6 +33,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   const { sql, dialect, filename } = openSql(opts.url);
   await migrate(sql, dialect);
   const fileWriter = filename ? sqliteFileWriter(filename) : undefined;
+  const checkpointer = fileWriter && checkpointBeside(sql, fileWriter, filename!, opts.log);
   const writer = createGroupCommit({
     writeRows: fileWriter ?? sqlWriter(sql),
     async firstOf(senderId, clientMsgId) {
@@ -43,6 +45,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     maxBatch: opts.maxBatch ?? 500,
     // PostgreSQL: the next batch is sent while the previous one commits (the pool has connections).
     maxInFlight: dialect === "postgres" ? 2 : 1,
+    minGapMs: fileWriter ? 0 : 0,
   });
   let closed = false;
 
@@ -107,8 +110,23 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     async close() {
       closed = true;
       await writer.drain();
+      checkpointer?.stop();
       fileWriter?.close();
       await sql.close();
     },
   };
+}
+
+/**
+ * A SQLite file's checkpoints move off its connections' commits to a thread of their own; if that
+ * thread fails, both connections checkpoint on commit again, every 10,000 WAL pages (measured on
+ * 40,000 rows in batches of 20: 65 µs a row with SQLite's default of 1,000, 42 µs with 10,000).
+ */
+function checkpointBeside(sql: SQL, writer: ReturnType<typeof sqliteFileWriter>, filename: string, log: Logger): Checkpointer {
+  const autocheckpoint = (pages: number) => {
+    writer.autocheckpoint(pages);
+    sql.unsafe(`PRAGMA wal_autocheckpoint = ${pages}`).catch((err) => log.warn("store.pragma_failed", { err }));
+  };
+  autocheckpoint(0);
+  return startCheckpointer(filename, log, () => autocheckpoint(10_000));
 }

@@ -1,0 +1,102 @@
+// A SQLite file's writes: checkpoints on a thread of their own (lib/adapters/sql/checkpointer.ts)
+// and commits spaced by the group commit's minimum gap (lib/adapters/sql/writer.ts).
+import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../../lib/log.ts";
+import { createSnowflake } from "../../lib/protocol/snowflake.ts";
+import { createSqlStore } from "../../lib/adapters/sql/store.ts";
+import { startCheckpointer } from "../../lib/adapters/sql/checkpointer.ts";
+import { createGroupCommit } from "../../lib/adapters/sql/writer.ts";
+import type { StoredMsg } from "../../lib/core/ports.ts";
+import { eventually } from "../support/wait.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "im-sqlite-file-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ids = createSnowflake(78);
+const msg = (i: number): StoredMsg => ({ msgId: ids.next(), senderId: `s${i % 50}`, receiverId: `r${i % 50}`, msgType: 1, msg: `m${i}`, chatTime: "2024-01-05 03:04:09" });
+
+/** Rows in the database file alone, as a copy without its WAL sees them: what was checkpointed. */
+function rowsInMainFile(file: string, n: number): number {
+  const copy = join(dir, `copy-${n}.db`);
+  copyFileSync(file, copy);
+  const db = new Database(copy, { readonly: true });
+  try {
+    return (db.query("SELECT COUNT(*) AS n FROM chat_message").get() as { n: number }).n;
+  } catch {
+    return 0; // not even the table is in the file yet
+  } finally {
+    db.close();
+  }
+}
+
+describe("SQLite file store", () => {
+  test("the writer does not checkpoint on commit; the checkpointer thread moves every row into the database file", async () => {
+    const file = join(dir, "chat.db");
+    const store = await createSqlStore({ url: `sqlite://${file}`, log: silentLogger });
+    try {
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => store.save(msg(i))));
+      let copies = 0;
+      const checkpointed = await eventually(() => rowsInMainFile(file, ++copies) === 3000, 5000, 100);
+      expect(checkpointed).toBe(true);
+      expect(await store.history("s1", "r1", 1, 10)).toMatchObject({ records: 60 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a checkpointer that cannot open its file hands checkpoints back to the writers", async () => {
+    let fellBack = 0;
+    const cp = startCheckpointer(join(dir, "no-such-dir", "x.db"), silentLogger, () => fellBack++, 20);
+    try {
+      expect(await eventually(() => fellBack > 0, 10_000)).toBe(true);
+      expect(fellBack).toBe(1);
+    } finally {
+      cp.stop();
+    }
+  });
+});
+
+describe("group commit gap", () => {
+  test("saves that arrive within minGapMs of a batch's start go together in the next batch", async () => {
+    const batches: number[] = [];
+    const commit = createGroupCommit({
+      writeRows: async (rows) => {
+        batches.push(rows.length);
+        return new Set(rows.map((r) => r.id));
+      },
+      firstOf: async () => undefined,
+      log: silentLogger,
+      maxBatch: 100,
+      minGapMs: 300,
+    });
+    const first = commit.save(msg(0));
+    await first; // batch 1 written; the next may start 300 ms after it did
+    const rest = [];
+    for (let i = 1; i <= 3; i++) {
+      rest.push(commit.save(msg(i)));
+      await new Promise((r) => setImmediate(r)); // each in a turn of its own
+    }
+    await Promise.all(rest);
+    expect(batches).toEqual([1, 3]);
+  });
+
+  test("without a gap each turn's saves are a batch of their own", async () => {
+    const batches: number[] = [];
+    const commit = createGroupCommit({
+      writeRows: async (rows) => {
+        batches.push(rows.length);
+        return new Set(rows.map((r) => r.id));
+      },
+      firstOf: async () => undefined,
+      log: silentLogger,
+      maxBatch: 100,
+    });
+    for (let i = 0; i < 3; i++) {
+      await commit.save(msg(i));
+    }
+    expect(batches).toEqual([1, 1, 1]);
+  });
+});
