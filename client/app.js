@@ -26,7 +26,8 @@ const el = {
 };
 
 // The server refuses frames over MAX_FRAME_BYTES (64 KiB by default); leave room for the envelope.
-const MAX_TEXT_BYTES = 60_000;
+/** The server's default MAX_MSG_CHARS: a longer message would be refused (BAD_FRAME). */
+const MAX_TEXT_CHARS = 16_384;
 let chat;
 let connState = { state: "connecting" };
 let toastTimer;
@@ -252,7 +253,7 @@ el.loginForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const userId = el.loginId.value.trim();
   if (!isValidUserId(userId)) {
-    el.loginError.textContent = "A user id is 1 to 64 characters.";
+    el.loginError.textContent = "A user id is 1 to 64 letters, digits or _ . @ : + -";
     return;
   }
   el.loginError.textContent = "";
@@ -282,7 +283,7 @@ el.logout.addEventListener("click", () => {
 el.peerForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const peer = el.peerInput.value.trim();
-  if (!isValidUserId(peer)) return notify("A user id is 1 to 64 characters.");
+  if (!isValidUserId(peer)) return notify("A user id is 1 to 64 letters, digits or _ . @ : + -");
   el.peerInput.value = "";
   openConversation(peer);
 });
@@ -291,7 +292,7 @@ function sendText(msgType) {
   const text = el.text.value.trim();
   if (!text || !chat) return;
   if (msgType === 2 && !isSafeMediaUrl(text)) return notify("Paste the URL of an image (http or https) to send it as a photo.");
-  if (new TextEncoder().encode(text).length > MAX_TEXT_BYTES) return notify("This message is too long to send: shorten it.");
+  if (text.length > MAX_TEXT_CHARS) return notify(`This message is too long to send: at most ${MAX_TEXT_CHARS} characters.`);
   chat.send(text, msgType);
   el.text.value = "";
   el.text.style.height = "";

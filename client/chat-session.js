@@ -12,6 +12,8 @@ const CHAT_TYPES = new Set([1, 2, 3, 4]);
 const SIGNED = 8;
 const PAGE_SIZE = 20;
 const RESEND_AFTER_MS = 10_000;
+/** Error codes that refuse a frame for good: the same frame again would be refused again. */
+const FINAL_CODES = new Set(["BAD_JSON", "BAD_FRAME", "FORBIDDEN", "NOT_FOUND", "LIMIT_EXCEEDED"]);
 const LIVE_CLEAR_DELAY_MS = 1500;
 const DRAW_BATCH_MS = 16;
 
@@ -182,6 +184,23 @@ export function createChatSession({ me, token = "", ui: target }) {
     draw(out.receiverId);
   }
 
+  /**
+   * An error reply names the frame it answers by clientMsgId: a message refused for good is shown
+   * as failed and no longer resent; one refused for now (UNAVAILABLE, RATE_LIMITED) is resent later.
+   */
+  function onError(err) {
+    ui.notify(`${err.code}: ${err.message}`);
+    const id = err.clientMsgId ?? "";
+    const final = FINAL_CODES.has(err.code);
+    if (id.startsWith("sign-")) return void (final && signs.delete(id.slice(5)));
+    const out = outbox.find((o) => o.clientMsgId === id);
+    if (!out || !final) return;
+    saveOutbox(outbox.filter((o) => o !== out));
+    convOf(out.receiverId).failed(out.clientMsgId, err.message);
+    if (err.code === "FORBIDDEN" && kindOf(out.receiverId) === "group") void refreshGroups(); // removed from the group?
+    draw(out.receiverId);
+  }
+
   async function refreshUnread() {
     for (const peer of await badges.refresh()) {
       if (kindOf(peer) === "group") knowGroup(peer);
@@ -327,10 +346,7 @@ export function createChatSession({ me, token = "", ui: target }) {
     onState: (s) => ui.connection(s),
     onFrame,
     onAck,
-    onError: (err) => {
-      ui.notify(`${err.code}: ${err.message}`);
-      if (err.code === "FORBIDDEN" && /group:/.test(err.message ?? "")) void refreshGroups(); // removed from a group?
-    },
+    onError,
     onLive,
   });
 

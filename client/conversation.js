@@ -100,10 +100,13 @@ export class Conversation {
     return m;
   }
 
-  /** An own message that will not be sent (e.g. this user left the group): no longer pending. */
-  failed(clientMsgId) {
+  /** An own message that will not be sent (the server refused it, or this user left the group): no longer pending. */
+  failed(clientMsgId, reason = "you are not a member") {
     const m = this.byClientId.get(clientMsgId);
-    if (m && m.status === "pending") m.status = "failed";
+    if (m && m.status === "pending") {
+      m.status = "failed";
+      m.failReason = reason;
+    }
     return m;
   }
 

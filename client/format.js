@@ -39,16 +39,18 @@ export function parseUserIds(text) {
   const invalid = [];
   for (const part of (text ?? "").split(/[\s,;]+/)) {
     if (!part) continue;
-    if (/^[\p{L}\p{N}_.@:+\-]{1,64}$/u.test(part) && kindOf(part) === "user") {
+    if (USER_ID.test(part) && kindOf(part) === "user") {
       if (!valid.includes(part)) valid.push(part);
     } else invalid.push(part);
   }
   return { valid, invalid };
 }
 
-/** User ids as the server accepts them: 1–64 characters, no control characters. */
+/** User ids as the server accepts them (lib/protocol/ids.ts USER_ID): 1–64 letters, digits or _ . @ : + - */
+export const USER_ID = /^[\p{L}\p{N}_.@:+\-]{1,64}$/u;
+
 export function isValidUserId(id) {
-  return typeof id === "string" && /^[^\u0000-\u001f\u007f]{1,64}$/.test(id);
+  return typeof id === "string" && USER_ID.test(id);
 }
 
 const pad = (n) => String(n).padStart(2, "0");

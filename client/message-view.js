@@ -66,12 +66,13 @@ function contentOf(m, onMediaLoad) {
   return fallback ? h("div", "text muted", url ? `${fallback}: ${url}` : fallback) : h("div", "text", m.msg);
 }
 
-const STATUS_LABEL = { pending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent: you are not a member" };
+const STATUS_LABEL = { pending: "Sending…", sent: "Sent", read: "Read", failed: "Not sent" };
 
-function ticksOf(status) {
+function ticksOf(status, failReason) {
   const el = h("span", `ticks ${status}`);
-  el.title = STATUS_LABEL[status];
-  el.setAttribute("aria-label", STATUS_LABEL[status]);
+  const label = status === "failed" && failReason ? `${STATUS_LABEL.failed}: ${failReason}` : STATUS_LABEL[status];
+  el.title = label;
+  el.setAttribute("aria-label", label);
   if (status === "pending") el.append(svg(CLOCK, "0 0 12 12"));
   else if (status === "failed") el.append(svg(FAILED, "0 0 12 12"));
   else el.append(svg(status === "read" ? [TICK, SECOND_TICK] : [TICK], "0 0 16 12"));
@@ -139,7 +140,7 @@ export function createMessageView({ scroller, list, onSeen }) {
     const time = h("time", "", clockOf(m.chatTime));
     time.dateTime = m.chatTime.replace(" ", "T");
     time.title = m.chatTime;
-    meta.replaceChildren(time, ...(m.own ? [ticksOf(m.status)] : []));
+    meta.replaceChildren(time, ...(m.own ? [ticksOf(m.status, m.failReason)] : []));
     if (!m.own && !m.isRead) observer.observe(li);
     else {
       observer.unobserve(li);

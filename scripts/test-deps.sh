@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs the tools the test suite uses beyond the services: Debian's Chromium (browser test) and
-# docker-compose (validates compose.yaml without a Docker engine). Idempotent; root for apt.
+# Installs the tools the test suite uses beyond the services: Debian's Chromium (browser test),
+# docker-compose (validates compose.yaml without a Docker engine), and the Java libraries of the
+# seed lineage with a JDK (test/lineage/: Jackson, the RabbitMQ client, Curator, ZooKeeper).
+# Idempotent; root for apt.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+for pkg in libjackson2-databind-java librabbitmq-client-java libcurator-recipes-java libcurator-framework-java libcurator-client-java libzookeeper-java libslf4j-java; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
 if ((${#missing[@]})); then
   [ "$(id -u)" = 0 ] || { echo "test-deps: missing ${missing[*]}; run as root to install them" >&2; exit 1; }
   echo "test-deps: installing ${missing[*]}…"
@@ -12,4 +18,4 @@ if ((${#missing[@]})); then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "test-deps: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(docker-compose version --short 2>/dev/null | head -1 | sed 's/^/docker-compose /')"
+echo "test-deps: $(javac -version 2>&1), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), $(docker-compose version --short 2>/dev/null | head -1 | sed 's/^/docker-compose /')"

@@ -82,7 +82,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     closing("outbox", () => bus.close());
     const persist = await createPersistQueue(link, { instanceId, log: ilog });
     closing("persist queue", () => persist.close());
-    const unread = createQueuedUnread(persist, createRedisUnread(redis), ilog, config.persistFeed);
+    const unread = createQueuedUnread(persist, createRedisUnread(redis), (msg) => store.adopt(msg), ilog, config.persistFeed);
     await unread.consume();
 
     return {

@@ -1,7 +1,7 @@
 // Wire protocol of SPEC §7: ChatMsg / DataContent schemas, msgType, error codes, encode/decode.
 import * as v from "valibot";
 import { EVERYONE, USER_ID, USER_ID_RULE } from "./ids.ts";
-import { firstIssue, int32, text } from "./values.ts";
+import { firstIssue, flagInt, jacksonBool, jacksonInt, jacksonString, text } from "./values.ts";
 
 /** msgType values of the seed lineage. */
 export const MsgType = {
@@ -38,12 +38,13 @@ export const MAX_CLIENT_MSG_ID_CHARS = 64;
 // Fields with no bound of their own are bounded by MAX_FRAME_BYTES; msg by MAX_MSG_CHARS in the core.
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-const str = v.nullish(text(UNBOUNDED));
-const userId = v.nullish(v.pipe(v.string(), v.regex(USER_ID, `must be ${USER_ID_RULE}`)));
+// Every field but clientMsgId (this project's) is coerced as the lineage's Jackson does (values.ts).
+const str = v.nullish(v.pipe(jacksonString, text(UNBOUNDED)));
+const userId = v.nullish(v.pipe(jacksonString, v.regex(USER_ID, `must be ${USER_ID_RULE}`)));
 const clientId = v.nullish(v.pipe(text(MAX_CLIENT_MSG_ID_CHARS), v.minLength(1, "must not be empty")));
-const path = v.nullish(text(MAX_PATH_CHARS));
-const int = v.nullish(int32);
-const bool = v.nullish(v.boolean());
+const path = v.nullish(v.pipe(jacksonString, text(MAX_PATH_CHARS)));
+const int = v.nullish(jacksonInt);
+const bool = v.nullish(jacksonBool);
 // Clients of the seed sent msgId as a JSON number (Java Long); accept both, keep it a string.
 // Checked against MSG_ID where it names a message (replay, SIGNED); a chat frame's own is replaced.
 const id = v.nullish(v.pipe(v.union([v.string(), v.pipe(v.number(), v.integer(), v.transform(String))]), text(32)));
@@ -52,12 +53,12 @@ const id = v.nullish(v.pipe(v.union([v.string(), v.pipe(v.number(), v.integer(),
 export const ChatMsgSchema = v.object({
   senderId: userId,
   // "*" addresses everyone (system broadcasts); the chat core refuses it from clients.
-  receiverId: v.nullish(v.pipe(v.string(), v.check((s) => s === EVERYONE || USER_ID.test(s), `must be ${USER_ID_RULE}`))),
+  receiverId: v.nullish(v.pipe(jacksonString, v.check((s) => s === EVERYONE || USER_ID.test(s), `must be ${USER_ID_RULE}`))),
   msg: str,
   msgType: int,
   msgId: id,
   chatTime: str,
-  showMsgDateTimeFlag: bool,
+  showMsgDateTimeFlag: v.nullish(flagInt),
   videoPath: path,
   videoWidth: int,
   videoHeight: int,
@@ -138,6 +139,19 @@ export function compact<T extends object>(obj: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(obj)) if (val !== undefined && val !== null) out[k] = val;
   return out as T;
+}
+
+/** The ChatMsg fields of the lineage's POJO: all a Java instance of the seed can parse (it refuses unknown ones). */
+export const LINEAGE_CHAT_MSG_FIELDS = [
+  "senderId", "receiverId", "msg", "msgType", "msgId", "chatTime", "showMsgDateTimeFlag", "videoPath", "videoWidth",
+  "videoHeight", "videoTimes", "voicePath", "speakVoiceDuration", "isRead", "communicationType", "isReceiverOnLine",
+] as const satisfies ReadonlyArray<keyof ChatMsg>;
+
+/** `chatMsg` with only the lineage's fields (nulls dropped), for the seed's exchanges. */
+export function lineageChatMsg(chatMsg: ChatMsg): ChatMsg {
+  const out: Record<string, unknown> = {};
+  for (const k of LINEAGE_CHAT_MSG_FIELDS) if (chatMsg[k] != null) out[k] = chatMsg[k];
+  return out as ChatMsg;
 }
 
 export function encodeDataContent(dc: { chatMsg: ChatMsg; chatTime: string; extend?: string | null }): string {

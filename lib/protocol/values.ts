@@ -41,6 +41,46 @@ export const int32 = v.pipe(
   v.maxValue(INT32_MAX, `must be a whole number from ${INT32_MIN} to ${INT32_MAX}`),
 );
 
+// Jackson's default coercions (the lineage parses every frame with a plain ObjectMapper), as
+// Jackson 2.14 does them: for an Integer field a numeric string (trimmed) and a float (truncated,
+// ACCEPT_FLOAT_AS_INT), "" and "null" as null; for a Boolean field "true"/"True"/"TRUE" (and false
+// alike), an integer (0 false, any other true), "" and "null" as null; for a String field a number
+// or a boolean as its text. test/lineage/ checks each rule against Jackson itself.
+const INTEGER_TEXT = /^[+-]?\d+$/;
+const BOOLEAN_TEXT: Record<string, boolean> = { true: true, True: true, TRUE: true, false: false, False: false, FALSE: false };
+
+/** An Integer field as Jackson reads it: a number, or a string of one (`""` is null). */
+export const jacksonInt = v.pipe(
+  v.union([v.number(), v.string()], "must be a whole number"),
+  v.transform((x): number | null => {
+    if (typeof x === "number") return Math.trunc(x);
+    const t = x.trim();
+    return t === "" || t === "null" ? null : INTEGER_TEXT.test(t) ? Number(t) : NaN;
+  }),
+  v.nullable(int32),
+);
+
+/** `showMsgDateTimeFlag`: an Integer of the lineage; older clients of this project sent a boolean (1 / 0). */
+export const flagInt = v.union([v.pipe(v.boolean(), v.transform((b) => (b ? 1 : 0))), jacksonInt], "must be a whole number");
+
+/** A Boolean field as Jackson reads it. */
+export const jacksonBool = v.pipe(
+  v.union([v.boolean(), v.number(), v.string()], "must be true or false"),
+  v.transform((x): boolean | null | undefined => {
+    if (typeof x === "boolean") return x;
+    if (typeof x === "number") return Number.isInteger(x) ? x !== 0 : undefined;
+    const t = x.trim();
+    return BOOLEAN_TEXT[t] ?? (t === "" || t === "null" ? null : undefined);
+  }),
+  v.nullable(v.boolean("must be true or false")),
+);
+
+/** A String field as Jackson reads it: a number or a boolean becomes its text. */
+export const jacksonString = v.pipe(
+  v.union([v.string(), v.number(), v.boolean()], "must be a string"),
+  v.transform((x) => (typeof x === "string" ? x : String(x))),
+);
+
 /** The first issue of a failed parse as `path: message` (`fallback` names the whole value). */
 export function firstIssue(issues: readonly v.BaseIssue<unknown>[], fallback: string): string {
   const issue = issues[0];

@@ -1,6 +1,7 @@
 // Unread counters against a real Redis, in the seed lineage's `chat_msg_list:<receiverId>` hashes,
 // and their durable path through the persistence queue on a real RabbitMQ.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import amqp from "amqplib";
 import { createQueuedUnread } from "../../lib/adapters/rabbitmq/queued-unread.ts";
 import { connectAmqp } from "../../lib/adapters/rabbitmq/link.ts";
 import { createPersistQueue } from "../../lib/adapters/rabbitmq/persist-queue.ts";
@@ -63,9 +64,10 @@ describe("unread counters with the persistence queue (real Redis and RabbitMQ)",
     const persist = await createPersistQueue(link, { instanceId: "127.0.0.1_1", log: silentLogger, retryDelayMs: 50 });
     const redis = unread();
     const flaky = { ...redis, increment: (m: StoredMsg) => (opts.refuse?.() ? Promise.reject(new Error("redis down")) : redis.increment(m)) };
-    const c = createQueuedUnread(persist, flaky, silentLogger, opts.feed);
+    const adopted: StoredMsg[] = [];
+    const c = createQueuedUnread(persist, flaky, async (m) => adopted.push(m), silentLogger, opts.feed);
     await c.consume();
-    return { c, close: async () => (await persist.close(), await link.close()) };
+    return { c, persist, adopted, link, close: async () => (await persist.close(), await link.close()) };
   }
 
   beforeAll(async () => {
@@ -91,6 +93,65 @@ describe("unread counters with the persistence queue (real Redis and RabbitMQ)",
     expect(await eventually(async () => (await c.get("q2")).s1 === 5, 5000)).toBe(true);
     await Bun.sleep(200); // nothing more arrives: counted by the consumer only, not also directly
     expect(await c.get("q2")).toEqual({ s1: 5 });
+    await close();
+  });
+});
+
+describe("pitayafruits_queue as the seed lineage uses it (real Redis and RabbitMQ)", () => {
+  const vhost = `im-test-seedq-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  beforeAll(async () => {
+    await rabbitmqctl("add_vhost", vhost);
+    await rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*");
+  });
+  afterAll(() => rabbitmqctl("delete_vhost", vhost).catch(() => {}));
+
+  async function setUp() {
+    const link = await connectAmqp({ url: amqpUrl(vhost), name: "seed-queue-test", log: silentLogger });
+    const persist = await createPersistQueue(link, { instanceId: "127.0.0.1_2", log: silentLogger, retryDelayMs: 50 });
+    const adopted: StoredMsg[] = [];
+    const c = createQueuedUnread(persist, unread(), async (m) => adopted.push(m), silentLogger, true);
+    return { persist, adopted, c, close: async () => (await persist.close(), await link.close()) };
+  }
+
+  test("a seed instance's sendMsgToSave (Java types, msgId a number) is stored under its msgId and counted", async () => {
+    const { persist, adopted, c, close } = await setUp();
+    await c.consume();
+    // As the seed's Jackson writes a ChatMsg: every field, nulls included, Integer flag.
+    const seed = { senderId: "j1", receiverId: "j2", msg: "from java", msgType: 1, msgId: 7283946512837465, chatTime: "2024-01-05 03:04:09",
+      showMsgDateTimeFlag: 1, videoPath: null, videoWidth: null, videoHeight: null, videoTimes: null, voicePath: null, speakVoiceDuration: null,
+      isRead: false, communicationType: 1, isReceiverOnLine: true };
+    await persist.publishChatMsg(JSON.stringify(seed));
+    expect(await eventually(() => adopted.length === 1, 5000)).toBe(true);
+    expect(adopted[0]).toMatchObject({ msgId: "7283946512837465", senderId: "j1", receiverId: "j2", msg: "from java", showMsgDateTimeFlag: 1, chatTime: "2024-01-05 03:04:09" });
+    expect(await eventually(async () => (await c.get("j2")).j1 === 1, 5000)).toBe(true);
+    await close();
+  });
+
+  test("a ChatMsg without a msgId or a receiver is dropped, not retried, and the next one is handled", async () => {
+    const { persist, adopted, c, close } = await setUp();
+    await c.consume();
+    await persist.publishChatMsg(JSON.stringify({ senderId: "j1", receiverId: "j3", msg: "no id", msgType: 1 }));
+    await persist.publishChatMsg(JSON.stringify({ senderId: "j1", msg: "no receiver", msgType: 1, msgId: "5" }));
+    await persist.publishChatMsg(JSON.stringify({ senderId: "j1", receiverId: "j3", msg: "ok", msgType: 1, msgId: "6" }));
+    expect(await eventually(() => adopted.length === 1, 5000)).toBe(true);
+    expect(adopted.map((m) => m.msgId)).toEqual(["6"]);
+    await close();
+  });
+
+  test("what this project publishes there carries only the lineage's ChatMsg fields", async () => {
+    const { c, close } = await setUp();
+    const conn = await amqp.connect(amqpUrl(vhost));
+    const ch = await conn.createChannel();
+    const probe = "seed-feed-probe";
+    await ch.assertQueue(probe, { durable: false });
+    await ch.bindQueue(probe, "pitayafruits_exchange", "pitayafruits.wechat.#");
+    await c.increment({ msgId: "9", senderId: "u1", receiverId: "u2", msgType: 1, msg: "hi", chatTime: "2024-01-05 03:04:09", clientMsgId: "c-9", showMsgDateTimeFlag: 1 } as StoredMsg);
+    const body = await eventually(async () => {
+      const m = await ch.get(probe, { noAck: true });
+      return m ? m.content.toString("utf8") : undefined;
+    }, 5000);
+    await conn.close();
+    expect(JSON.parse(body!)).toEqual({ msgId: "9", senderId: "u1", receiverId: "u2", msgType: 1, msg: "hi", chatTime: "2024-01-05 03:04:09", showMsgDateTimeFlag: 1 });
     await close();
   });
 });

@@ -129,6 +129,15 @@ describe("the browser chat client on a 2-instance cluster", () => {
     await shot(alice, "03-alice-read-receipts");
   }, 15_000);
 
+  test("a message the server refuses for good shows as not sent, with the reason, and is not resent", async () => {
+    const dan = await openChat(0, "dan", "group:4242424242"); // no such group: NOT_FOUND, naming the message's clientMsgId
+    await say(dan, "to nowhere");
+    await sees(dan, "own", "to nowhere", "failed");
+    expect(await bubble(dan, "own", "to nowhere").locator(".ticks").getAttribute("title")).toBe("Not sent: no group group:4242424242");
+    expect(await dan.page.evaluate(() => sessionStorage.getItem("im.dan.outbox"))).toBe("[]"); // dropped from the resend queue
+    await dan.page.context().close();
+  }, 15_000);
+
   test("a message from someone else shows an unread badge that clears when that conversation opens", async () => {
     const carol = await socketUser(c, sockets, 1, "carol"); // stays: it keeps instance 1 the busier one for the reload below
     await carol.say("carol", "alice", "Are you coming tonight?");

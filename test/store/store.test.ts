@@ -113,7 +113,7 @@ function storeSuite(backend: Backend): void {
       const m = msg("a", "b", {
         msgType: 4,
         msg: "https://example.com/cover.jpg",
-        showMsgDateTimeFlag: true,
+        showMsgDateTimeFlag: 1,
         videoPath: "/v.mp4",
         videoWidth: 640,
         videoHeight: 480,

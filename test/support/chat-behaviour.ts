@@ -166,8 +166,8 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
         ["{not json", "BAD_JSON", /JSON/],
         ["[]", "BAD_FRAME", /./],
         ["null", "BAD_FRAME", /./],
-        [JSON.stringify({ chatMsg: { msgType: "1" } }), "BAD_FRAME", /msgType/],
-        [JSON.stringify({ chatMsg: { msgType: 1, receiverId: 5, msg: "x" } }), "BAD_FRAME", /receiverId/],
+        [JSON.stringify({ chatMsg: { msgType: "one" } }), "BAD_FRAME", /msgType/],
+        [JSON.stringify({ chatMsg: { msgType: 1, receiverId: { id: 5 }, msg: "x" } }), "BAD_FRAME", /receiverId/],
         [JSON.stringify({ chatMsg: { msgType: 1, msg: "no receiver" } }), "BAD_FRAME", /receiverId/],
         [JSON.stringify({ chatMsg: { msgType: 1, receiverId: b, msg: "" } }), "BAD_FRAME", /msg/],
         [JSON.stringify({ chatMsg: { msgType: 7, receiverId: b } }), "BAD_FRAME", /msgType/],
@@ -200,6 +200,22 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       b1.send(`{"chatMsg":{"msgType":8,"msgId":${id},"clientMsgId":"signed-as-number"}}`);
       expect((await b1.next((g) => g.ack?.clientMsgId === "signed-as-number")).ack.msgId).toBe(id);
       expect((await a1.nextMessage((g) => g.chatMsg.msgType === 8)).chatMsg).toMatchObject({ msgId: id, senderId: b, receiverId: a });
+    });
+
+    test("a seed client's VIDEO frame, typed as the lineage's Jackson reads it, is delivered and stored with the lineage's types", async () => {
+      const [a, b] = [user("a"), user("b")];
+      const a1 = await login(0, a);
+      const b1 = await login(1, b);
+      // As the seed's client sends it: Integer flag 1, numbers as strings, no clientMsgId (so no ack).
+      a1.send({ chatMsg: { senderId: a, receiverId: b, msg: "http://v/cover.png", msgType: "4", videoPath: "http://v/a.mp4", videoWidth: "640", videoHeight: 480, videoTimes: 12.0, showMsgDateTimeFlag: 1, isRead: "false" } });
+      const f = await b1.nextMessage((g) => g.chatMsg.msgType === 4);
+      expect(f.chatMsg).toMatchObject({ msgType: 4, videoWidth: 640, videoHeight: 480, videoTimes: 12, showMsgDateTimeFlag: 1, isRead: false });
+      // An older client of this project sent the flag as a boolean: read as 1.
+      await a1.say(a, b, "flag as boolean", { showMsgDateTimeFlag: true });
+      expect((await b1.nextMessage((g) => g.chatMsg.msg === "flag as boolean")).chatMsg.showMsgDateTimeFlag).toBe(1);
+      const rows = (await http(`${t.httpUrl(0)}/chat/list/${a}/${b}?page=1&pageSize=10`)).body.data.rows;
+      expect(rows.map((r: any) => r.showMsgDateTimeFlag)).toEqual([1, 1]);
+      expect(rows[0]).toMatchObject({ msgType: 4, videoWidth: 640 });
     });
 
     test("a second CONNECT_INIT on a connection neither re-binds nor re-counts it; naming another user is FORBIDDEN", async () => {

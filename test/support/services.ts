@@ -26,6 +26,7 @@ export const REDIS_DB = {
   sessionRoutes: 12,
   unread: 13,
   capacity: 15, // 14 is the benchmarks' (BENCH_REDIS_DB)
+  lineage: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -51,7 +51,7 @@ describe("decode", () => {
       msgType: 4,
       msgId: "1234",
       chatTime: "2024-01-05 03:04:09",
-      showMsgDateTimeFlag: true,
+      showMsgDateTimeFlag: 1,
       videoPath: "/v.mp4",
       videoWidth: 640,
       videoHeight: 480,
@@ -188,20 +188,39 @@ describe("decode", () => {
     expect(frameOf(decode('{"chatMsg":{"msgId":"7283946512837465123"}}')).chatMsg.msgId).toBe("7283946512837465123");
   });
 
+  // What the lineage's Jackson refuses too (test/java/ checks the same table against Jackson itself).
   const wrongTypes: Array<[string, string, string]> = [
-    ["senderId as a number", '{"chatMsg":{"senderId":5}}', "chatMsg.senderId"],
+    ["senderId as an object", '{"chatMsg":{"senderId":{}}}', "chatMsg.senderId"],
     ["receiverId as an object", '{"chatMsg":{"receiverId":{}}}', "chatMsg.receiverId"],
-    ["msg as a number", '{"chatMsg":{"msg":1}}', "chatMsg.msg"],
-    ["msgType as a string", '{"chatMsg":{"msgType":"1"}}', "chatMsg.msgType"],
-    ["msgType as a fraction", '{"chatMsg":{"msgType":1.5}}', "chatMsg.msgType"],
+    ["msg as an array", '{"chatMsg":{"msg":[1]}}', "chatMsg.msg"],
+    ["msgType as a word", '{"chatMsg":{"msgType":"one"}}', "chatMsg.msgType"],
+    ["msgType beyond Integer", '{"chatMsg":{"msgType":2147483648}}', "chatMsg.msgType"],
+    ["msgType as a boolean", '{"chatMsg":{"msgType":true}}', "chatMsg.msgType"],
     ["msgId as a boolean", '{"chatMsg":{"msgId":true}}', "chatMsg.msgId"],
     ["msgId as a fraction", '{"chatMsg":{"msgId":1.5}}', "chatMsg.msgId"],
-    ["isRead as a number", '{"chatMsg":{"isRead":1}}', "chatMsg.isRead"],
-    ["videoWidth as a string", '{"chatMsg":{"videoWidth":"640"}}', "chatMsg.videoWidth"],
+    ["isRead as a word", '{"chatMsg":{"isRead":"yes"}}', "chatMsg.isRead"],
+    ["videoWidth with a unit", '{"chatMsg":{"videoWidth":"640px"}}', "chatMsg.videoWidth"],
     ["clientMsgId as a number", '{"chatMsg":{"clientMsgId":7}}', "chatMsg.clientMsgId"],
-    ["chatTime as a number", '{"chatMsg":{},"chatTime":1}', "chatTime"],
-    ["extend as a number", '{"chatMsg":{},"extend":3}', "extend"],
+    ["chatTime as an object", '{"chatMsg":{},"chatTime":{"a":1}}', "chatTime"],
+    ["extend as an array", '{"chatMsg":{},"extend":[]}', "extend"],
   ];
+  // Jackson's default coercions, as the lineage parses frames (test/java/ checks them against Jackson).
+  const coerced: Array<[string, string, Record<string, unknown>]> = [
+    ["a seed client's showMsgDateTimeFlag 1", '{"chatMsg":{"showMsgDateTimeFlag":1}}', { showMsgDateTimeFlag: 1 }],
+    ["an older client's showMsgDateTimeFlag true", '{"chatMsg":{"showMsgDateTimeFlag":true}}', { showMsgDateTimeFlag: 1 }],
+    ["a numeric string for an Integer", '{"chatMsg":{"videoWidth":"640","msgType":"4"}}', { videoWidth: 640, msgType: 4 }],
+    ["a float for an Integer (truncated)", '{"chatMsg":{"videoTimes":12.9}}', { videoTimes: 12 }],
+    ["an empty string for an Integer (null)", '{"chatMsg":{"videoHeight":""}}', { videoHeight: null }],
+    ["strings for Booleans", '{"chatMsg":{"isRead":"TRUE","isReceiverOnLine":"false"}}', { isRead: true, isReceiverOnLine: false }],
+    ["integers for Booleans", '{"chatMsg":{"isRead":0,"isReceiverOnLine":2}}', { isRead: false, isReceiverOnLine: true }],
+    ["numbers and booleans for Strings", '{"chatMsg":{"senderId":5,"msg":1.5,"voicePath":true}}', { senderId: "5", msg: "1.5", voicePath: "true" }],
+  ];
+  for (const [what, text, fields] of coerced) {
+    test(`${what} is coerced as Jackson does`, () => {
+      expect(frameOf(decode(text)).chatMsg).toEqual(fields);
+    });
+  }
+
   for (const [what, text, path] of wrongTypes) {
     test(`${what} gives BAD_FRAME naming ${path}`, () => {
       const message = expectError(decode(text), ErrorCode.BAD_FRAME);

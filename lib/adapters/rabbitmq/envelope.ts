@@ -2,7 +2,7 @@
 // way); who gets it travels beside it: a header line on this project's direct exchange, an AMQP
 // header on fanout_exchange, whose body stays the plain DataContent a seed instance reads.
 import type { Audience, Envelope } from "../../core/ports.ts";
-import { decodeValue } from "../../protocol/frames.ts";
+import { decodeValue, encodeDataContent, lineageChatMsg } from "../../protocol/frames.ts";
 
 /** Content type of envelopes on the direct exchange: per envelope a header line, then the frame line. */
 export const ENVELOPES_TYPE = "application/x-im-envelopes";
@@ -10,6 +10,27 @@ export const ENVELOPES_TYPE = "application/x-im-envelopes";
 export const LEGACY_BATCH_TYPE = "application/x-ndjson";
 /** The AMQP header of a fanout message that names its audience. */
 export const AUDIENCE_HEADER = "x-im-audience";
+/** The AMQP header of a fanout message whose frame is more than the lineage's DataContent in its body. */
+export const FRAME_HEADER = "x-im-frame";
+
+/**
+ * The body a seed instance can parse, when `frame` carries fields of this project only (its
+ * parser, Jackson with FAIL_ON_UNKNOWN_PROPERTIES, refuses them): the lineage's DataContent with
+ * only the lineage's ChatMsg fields. Undefined when the frame is that already.
+ */
+export function seedBody(frame: string): string | undefined {
+  if (!frame.includes('"clientMsgId"')) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(frame);
+  } catch {
+    return undefined;
+  }
+  const decoded = decodeValue(json);
+  if (!decoded.ok) return undefined;
+  const { chatMsg, chatTime, extend } = decoded.frame;
+  return encodeDataContent({ chatMsg: lineageChatMsg(chatMsg), chatTime: chatTime ?? "", extend });
+}
 
 type Header = { k: "p"; r: string; s: string; x?: string } | { k: "m"; u: readonly string[]; x?: string } | { k: "e"; x?: string };
 

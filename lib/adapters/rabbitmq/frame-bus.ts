@@ -3,7 +3,7 @@
 import type { Channel, ConsumeMessage, Options } from "amqplib";
 import type { Envelope, MessageBus } from "../../core/ports.ts";
 import { everyInterval, type Logger } from "../../log.ts";
-import { AUDIENCE_HEADER, ENVELOPES_TYPE, LEGACY_BATCH_TYPE, decodeBatch, decodeDataContent, decodeHeader, encodeBatch, encodeHeader } from "./envelope.ts";
+import { AUDIENCE_HEADER, ENVELOPES_TYPE, FRAME_HEADER, LEGACY_BATCH_TYPE, decodeBatch, decodeDataContent, decodeHeader, encodeBatch, encodeHeader, seedBody } from "./envelope.ts";
 import { quietly, type AmqpLink, type Connection } from "./link.ts";
 
 /** The seed's broadcast exchange (fanout, durable): every instance's queue is bound to it. */
@@ -66,7 +66,8 @@ export async function createFrameBus(link: AmqpLink, options: FrameBusOptions): 
       return envelopes;
     }
     const header = msg.properties.headers?.[AUDIENCE_HEADER];
-    const frames = type === LEGACY_BATCH_TYPE ? text.split("\n") : [text];
+    const full = msg.properties.headers?.[FRAME_HEADER];
+    const frames = type === LEGACY_BATCH_TYPE ? text.split("\n") : [typeof full === "string" ? full : text];
     const out: Envelope[] = [];
     for (const frame of frames) {
       const e = typeof header === "string" ? decodeHeader(header, frame) : decodeDataContent(frame);
@@ -118,7 +119,13 @@ export async function createFrameBus(link: AmqpLink, options: FrameBusOptions): 
     if (handler) await consume(conn);
   });
 
-  const fanoutProps = (e: Envelope): Options.Publish => ({ appId: instanceId, contentType: "application/json", persistent: true, headers: { [AUDIENCE_HEADER]: encodeHeader(e) } });
+  // fanout_exchange: the body is what a seed instance parses; this project's instances read the headers.
+  const fanoutMessage = (e: Envelope): [Buffer, Options.Publish] => {
+    const seed = seedBody(e.frame);
+    const headers: Record<string, string> = { [AUDIENCE_HEADER]: encodeHeader(e) };
+    if (seed) headers[FRAME_HEADER] = e.frame;
+    return [Buffer.from(seed ?? e.frame, "utf8"), { appId: instanceId, contentType: "application/json", persistent: true, headers }];
+  };
   const batchProps: Options.Publish = { appId: instanceId, contentType: ENVELOPES_TYPE, persistent: true };
 
   // Micro-batching per destination: envelopes for one instance published in the same tick (or up
@@ -152,7 +159,7 @@ export async function createFrameBus(link: AmqpLink, options: FrameBusOptions): 
 
     async publish(targets, envelope) {
       if (targets === "all" || (routing === "fanout" && targets.length > 0)) {
-        return link.publish(FANOUT_EXCHANGE, "", Buffer.from(envelope.frame, "utf8"), fanoutProps(envelope));
+        return link.publish(FANOUT_EXCHANGE, "", ...fanoutMessage(envelope));
       }
       await Promise.all(targets.filter((id) => id !== instanceId).map((id) => batchFor(id, envelope)));
     },

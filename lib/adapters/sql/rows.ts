@@ -9,7 +9,6 @@ export const SELECT_COLS = `CAST(id AS TEXT) AS id, sender_id, receiver_id, rece
 export type Row = ReturnType<typeof toRow>;
 
 export function toRow(m: StoredMsg) {
-  const flag = (b: boolean | null | undefined) => (b == null ? null : b ? 1 : 0);
   return {
     id: m.msgId,
     sender_id: m.senderId,
@@ -18,7 +17,7 @@ export function toRow(m: StoredMsg) {
     msg: m.msg ?? null,
     msg_type: m.msgType,
     chat_time: m.chatTime,
-    show_msg_date_time_flag: flag(m.showMsgDateTimeFlag),
+    show_msg_date_time_flag: m.showMsgDateTimeFlag ?? null,
     video_path: m.videoPath ?? null,
     video_width: m.videoWidth ?? null,
     video_height: m.videoHeight ?? null,
@@ -41,7 +40,7 @@ export function fromRow(r: any): StoredMsg {
     chatTime: r.chat_time,
     isRead: Number(r.is_read) === 1,
   } as StoredMsg;
-  if (r.show_msg_date_time_flag != null) msg.showMsgDateTimeFlag = Number(r.show_msg_date_time_flag) === 1;
+  if (r.show_msg_date_time_flag != null) msg.showMsgDateTimeFlag = Number(r.show_msg_date_time_flag);
   if (r.video_path != null) msg.videoPath = r.video_path;
   if (r.video_width != null) msg.videoWidth = Number(r.video_width);
   if (r.video_height != null) msg.videoHeight = Number(r.video_height);

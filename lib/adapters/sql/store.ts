@@ -1,10 +1,10 @@
 // The message store over Bun.SQL: SQLite (default) or PostgreSQL, with batched, durable writes
 // (lib/adapters/sql/writer.ts) and the reads of history, replay and receipts.
 import type { SQL } from "bun";
-import type { MessageStore } from "../../core/ports.ts";
+import type { MessageStore, StoredMsg } from "../../core/ports.ts";
 import type { Logger } from "../../log.ts";
 import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "../../protocol/ids.ts";
-import { SELECT_COLS, fromRow } from "./rows.ts";
+import { SELECT_COLS, fromRow, toRow } from "./rows.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
 import { createGroupCommit, sqliteFileWriter, sqlWriter } from "./writer.ts";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
@@ -22,6 +22,11 @@ export type SqlStore = MessageStore & {
   readonly dialect: Dialect;
   /** The connection, shared with the group tables (lib/adapters/sql/groups.ts). */
   readonly sql: SQL;
+  /**
+   * Stores a message another publisher minted (a seed instance's `sendMsgToSave`) unless its msgId
+   * is stored already; true when it was inserted.
+   */
+  adopt(msg: StoredMsg): Promise<boolean>;
   /** "ok" or a short reason. */
   health(): Promise<string>;
   /** Finishes pending writes, then closes. */
@@ -93,6 +98,10 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
       if (!isMsgId(msgId)) return undefined;
       const rows = await sql.unsafe(`SELECT ${SELECT_COLS} FROM chat_message WHERE id = $1`, [msgId]);
       return rows.length ? fromRow(rows[0]) : undefined;
+    },
+    async adopt(msg) {
+      const inserted = await sql`INSERT INTO chat_message ${sql(toRow(msg))} ON CONFLICT DO NOTHING RETURNING CAST(id AS TEXT) AS id`;
+      return inserted.length > 0;
     },
     async markRead(msgId) {
       if (!isMsgId(msgId)) return false;
