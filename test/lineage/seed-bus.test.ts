@@ -80,6 +80,22 @@ describe("a seed Java instance on the same RabbitMQ (fanout routing)", () => {
     expect(feed.lines.filter((l) => l.startsWith("ERR"))).toEqual([]);
   }, 60_000);
 
+  test("a Java consumer competing on pitayafruits_queue gets its share of our feed, each one parsed strictly", async () => {
+    const java = await spawnJava("SeedBus", ["compete", amqpUrl(c.namespace), "pitayafruits_queue", "ChatMsg"]);
+    try {
+      await java.line((l) => l === "READY", 30_000);
+      const erin = await login(0, "ln-erin");
+      await login(1, "ln-fred");
+      for (let i = 0; i < 12; i++) await erin.say("ln-erin", "ln-fred", `feed ${i}`);
+      // Three consumers on the queue (two instances and this one): the broker hands out in turn.
+      const got = await eventually(() => (java.lines.filter((l) => l.includes("feed ")).length >= 2 ? java.lines.filter((l) => l.includes("feed ")) : undefined), 5000);
+      expect(got!.every((l) => l.startsWith("OK "))).toBe(true);
+      expect(java.lines.filter((l) => l.startsWith("ERR"))).toEqual([]);
+    } finally {
+      await java.kill();
+    }
+  }, 30_000);
+
   test("a DataContent the seed instance publishes on fanout_exchange reaches our clients", async () => {
     const carol = await login(1, "ln-carol");
     const dc = { chatMsg: { senderId: "ln-java", receiverId: "ln-carol", msg: "from a seed instance", msgType: 1, msgId: "7283946512837400001", chatTime: "2024-01-05 03:04:09", showMsgDateTimeFlag: 1 }, chatTime: "2024/01/05 03:04:09", extend: "java-channel" };

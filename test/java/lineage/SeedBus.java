@@ -13,6 +13,8 @@ import java.nio.charset.StandardCharsets;
  * A seed instance's side of RabbitMQ, with the real Java client:
  *   consume <amqp-uri> <exchange> <binding-key> <Class>   a queue of its own bound to the exchange;
  *       prints READY, then per message the JacksonProbe line of its body parsed into Class
+ *   compete <amqp-uri> <queue> <Class>    the same on an existing queue, as one of its competing
+ *       consumers (autoAck, as the seed's listener)
  *   publish <amqp-uri> <exchange> <routing-key>           publishes each stdin line (persistent,
  *       confirmed) as the seed's MessagePublisher does, then prints PUBLISHED <n>
  */
@@ -22,14 +24,19 @@ public final class SeedBus {
         factory.setUri(args[1]);
         Connection conn = factory.newConnection("seed-probe");
         Channel ch = conn.createChannel();
-        if (args[0].equals("consume")) consume(ch, args[2], args[3], Class.forName("lineage." + args[4]));
-        else publish(conn, ch, args[2], args[3]);
+        switch (args[0]) {
+            case "consume" -> {
+                String queue = ch.queueDeclare().getQueue(); // server-named, exclusive, auto-delete
+                ch.queueBind(queue, args[2], args[3]);
+                consume(ch, queue, Class.forName("lineage." + args[4]));
+            }
+            case "compete" -> consume(ch, args[2], Class.forName("lineage." + args[3]));
+            default -> publish(conn, ch, args[2], args[3]);
+        }
     }
 
-    static void consume(Channel ch, String exchange, String key, Class<?> type) throws Exception {
+    static void consume(Channel ch, String queue, Class<?> type) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
-        String queue = ch.queueDeclare().getQueue(); // server-named, exclusive, auto-delete
-        ch.queueBind(queue, exchange, key);
         ch.basicConsume(queue, true, (tag, delivery) -> {
             String body = new String(delivery.getBody(), StandardCharsets.UTF_8);
             synchronized (System.out) {
