@@ -25,6 +25,7 @@ const EnvSchema = v.object({
   ZK_NAMESPACE: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]+$/, "must be letters, digits, '.', '_' or '-'")), "wechat"),
   ZK_SESSION_TIMEOUT_MS: v.optional(intIn(1000, 600000), "3000"),
   REDIS_URL: optionalUrl(/^rediss?:\/\/\S+$/, "redis://127.0.0.1:6379"),
+  REDIS_TIMEOUT_MS: v.optional(intIn(100, 60_000), "1000"),
   AMQP_URL: optionalUrl(/^amqps?:\/\/\S+$/, "amqp://guest:guest@127.0.0.1:5672"),
   DATABASE_URL: v.optional(
     v.pipe(v.string(), v.trim(), v.regex(/^(sqlite:\/\/.+|sqlite::memory:|postgres(ql)?:\/\/\S+)$/, "must be sqlite://path.db, sqlite:///abs/path.db or postgres://…")),
@@ -66,6 +67,8 @@ export interface Config {
   zkConnect?: string;
   zkNamespace: string;
   zkSessionTimeoutMs: number;
+  /** Bound on every Redis command, and the silence after which the connection is dropped and made again. */
+  redisTimeoutMs: number;
   redisUrl?: string;
   amqpUrl?: string;
   databaseUrl: string;
@@ -145,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     zkConnect: e.ZK_CONNECT,
     zkNamespace: e.ZK_NAMESPACE,
     zkSessionTimeoutMs: e.ZK_SESSION_TIMEOUT_MS,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     databaseUrl: e.DATABASE_URL,

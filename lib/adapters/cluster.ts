@@ -1,6 +1,5 @@
 // Cluster adapters: ZooKeeper registry, Redis ports/routes/unread, RabbitMQ bus, the SQL store.
 // Construction and order only: every client is created here and passed in.
-import Redis from "ioredis";
 import type { Config } from "../config.ts";
 import { instanceIdOf } from "../core/directory.ts";
 import type { Logger } from "../log.ts";
@@ -12,6 +11,7 @@ import { connectAmqp } from "./rabbitmq/link.ts";
 import { createPersistQueue } from "./rabbitmq/persist-queue.ts";
 import { createQueuedUnread } from "./rabbitmq/queued-unread.ts";
 import { leasePort } from "./redis/ports.ts";
+import { connectRedis } from "./redis/connect.ts";
 import { createRedisSessionRoutes } from "./redis/session-routes.ts";
 import { createRedisUnread } from "./redis/unread.ts";
 import { createSqlGroups } from "./sql/groups.ts";
@@ -19,23 +19,6 @@ import { createSqlStore } from "./sql/store.ts";
 import { connectZk } from "./zookeeper/client.ts";
 import { createZkFullMarks } from "./zookeeper/full-marks.ts";
 import { createZkRegistry } from "./zookeeper/registry.ts";
-
-async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    // A command caught by a disconnect fails rather than being re-sent to a Redis that may have
-    // come back empty (a route lookup answered there would send a message nowhere).
-    maxRetriesPerRequest: 0,
-    // Commands issued in one tick (route lookups, counters) share one round trip.
-    enableAutoPipelining: true,
-    retryStrategy: (times) => Math.min(100 * 2 ** times, 5000) + Math.floor(Math.random() * 200),
-  });
-  redis.on("error", () => {}); // its state is in /health; routes and counters log their failures once
-  await redis.connect().catch((err) => {
-    throw new Error(`cannot connect to Redis at ${url}: ${err.message}`);
-  });
-  return redis;
-}
 
 /**
  * Order: Redis and the store first (the port comes from Redis), then ZooKeeper's view and worker
@@ -46,8 +29,9 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
   const steps: CloseStep[] = [];
   const closing = (name: string, step: () => unknown) => steps.unshift([name, step]);
   try {
-    const redis = await connectRedis(config.redisUrl!);
-    closing("redis", () => redis.quit());
+    const redisLink = await connectRedis({ url: config.redisUrl!, timeoutMs: config.redisTimeoutMs, log });
+    closing("redis", () => redisLink.close());
+    const { redis } = redisLink;
     const store = await createSqlStore({ url: config.databaseUrl, log });
     closing("store", () => store.close());
     const groups = await createSqlGroups(store.sql);
@@ -102,7 +86,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
       workerId: () => registry.workerId,
       checks: {
         zookeeper: () => registry.health(),
-        redis: async () => (redis.status === "ready" ? "ok" : `redis: ${redis.status}`),
+        redis: () => redisLink.health(),
         rabbitmq: () => link.health(),
         store: () => store.health(),
       },

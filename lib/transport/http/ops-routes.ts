@@ -15,6 +15,16 @@ export interface OpsRouteDeps {
   metricsText(): Promise<{ contentType: string; body: string }>;
 }
 
+/** Longest a /health check may take: a dependency that does not answer (a silent partition) fails it. */
+export const HEALTH_CHECK_TIMEOUT_MS = 1500;
+
+/** A check's answer, or a reason once it has taken longer than `ms`. */
+function bounded(check: () => Promise<string>, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${ms} ms`), ms)));
+  return Promise.race([check().catch((e) => String(e)), late]).finally(() => clearTimeout(timer));
+}
+
 export function addOpsRoutes(app: Hono<any>, deps: OpsRouteDeps): void {
   const onlineInfo = (c: Context) => {
     const node = leastLoaded(deps.directory);
@@ -31,7 +41,7 @@ export function addOpsRoutes(app: Hono<any>, deps: OpsRouteDeps): void {
 
   const readiness = async (c: Context) => {
     const entries = await Promise.all(
-      Object.entries(deps.checks).map(async ([name, check]) => [name, await check().catch((e) => String(e))] as const),
+      Object.entries(deps.checks).map(async ([name, check]) => [name, await bounded(check, HEALTH_CHECK_TIMEOUT_MS)] as const),
     );
     const failing = entries.filter(([, v]) => v !== "ok").map(([k]) => k);
     const draining = deps.draining();
