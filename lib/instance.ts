@@ -39,7 +39,10 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       routeCacheMs: config.mode === "cluster" ? config.routeCacheMs : 0,
     },
   );
-  const membership = createMembership({ instanceId, events: adapters.events, routes: adapters.routes, lease, sessions: chat.sessions, log: ilog });
+  const membership = createMembership({
+    instanceId, events: adapters.events, routes: adapters.routes, lease, sessions: chat.sessions, log: ilog,
+    catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
+  });
   adapters.bus.onEnvelope(chat.deliverRemote);
 
   const auth = createAuth(config.authSecret);

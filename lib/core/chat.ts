@@ -153,6 +153,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       return inFlight.track(handleText(state, text));
     },
 
+    /** Catches every local connection up from `sinceMs` (after a lost registry session: lib/core/membership.ts). */
+    catchUpAll: (sinceMs: number) => connect.catchUpAll(sinceMs),
+
     /** Tells a connection its frame was refused before the core saw it (rate limit, binary frame). */
     refuse(conn: Conn, code: ErrorCode, message: string): void {
       const state = states.get(conn);

@@ -94,6 +94,23 @@ export function createConnect(deps: ConnectDeps) {
   }
 
   /**
+   * After this instance was out of the registry since `sinceMs` (others may have routed its users'
+   * messages nowhere meanwhile): once its routes are back and other instances' cached lookups have
+   * expired, every connection gets what was stored for its user since then. Clients drop what they
+   * already had by msgId.
+   */
+  function catchUpAll(sinceMs: number): void {
+    const afterMsgId = snowflakeFloor(sinceMs - CATCH_UP_LOOKBACK_MS);
+    deps.schedule(() => {
+      for (const userId of sessions.users()) {
+        for (const state of sessions.connsOf(userId) ?? []) due.push({ state, userId, afterMsgId });
+      }
+      log.info("catch_up.after_registry_loss", { connections: due.length, lostForMs: deps.now() - sinceMs });
+      runDue();
+    }, (deps.routeCacheMs ?? 0) + CATCH_UP_SLACK_MS);
+  }
+
+  /**
    * Sends what `userId` missed after `afterMsgId`, then the live frames held meanwhile. A replay
    * that fails is told to the client; the connection stays live (and is acked) all the same.
    */
@@ -119,6 +136,8 @@ export function createConnect(deps: ConnectDeps) {
   }
 
   return {
+    catchUpAll,
+
     /**
      * Handles CONNECT_INIT. Resolves once the connection is routable and any replay was sent (the
      * moment its ack may go out); throws a Refusal.

@@ -18,6 +18,8 @@ export interface MembershipDeps {
   now?: () => number;
   /** Audit period (0: the caller runs `audit()` itself). Default 2 500. */
   auditEveryMs?: number;
+  /** Sends every local connection what was stored for its user since `sinceMs` (lib/core/connect.ts). */
+  catchUpAll(sinceMs: number): void;
 }
 
 export type Membership = ReturnType<typeof createMembership>;
@@ -28,6 +30,7 @@ export type Membership = ReturnType<typeof createMembership>;
  *   its queue still gets them) until it re-registers and rebuilds.
  * - This instance was registered again, or the routes' store reconnected (possibly empty): its
  *   port and routes are written again; after a reconnect every instance rebuilds, so distrust too.
+ *   Registered again after a lost session, its connections are caught up from when it was lost.
  * - The audit: routes can also vanish with the connection up (FLUSHDB, eviction, a failover to a
  *   replica that lacked them). Two audits in a row that find this instance's routes or port
  *   missing (connections coming and going in between do not count) distrust and rebuild.
@@ -61,7 +64,13 @@ export function createMembership(deps: MembershipDeps) {
     void work.track(lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err })));
     void work.track(routes.purgeInstance(instanceId).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err })));
   });
-  deps.events.onRegistered(() => void resync("registered again"));
+  // Registered again after a lost session: while this instance was out of the others' view, they
+  // acked its users' messages and routed them nowhere (they are in the store). Once the routes are
+  // back, every local connection is caught up from when the registry was lost.
+  deps.events.onRegistered(({ lostSince }) => {
+    const resynced = resync("registered again");
+    if (lostSince !== undefined) void work.track(resynced.then(() => deps.catchUpAll(lostSince)));
+  });
   routes.onReset(() => {
     distrustFor(ROUTES_REBUILD_GRACE_MS, "the routes' store reconnected");
     void resync("the routes' store reconnected");

@@ -138,8 +138,12 @@ export interface OnlineCounts {
 export interface InstanceEvents {
   /** An instance left the cluster (its registration vanished). */
   onInstanceGone(listener: (instance: { instanceId: string; port: number }) => void): void;
-  /** This instance was registered (again, after a lost session: others may have purged its routes). */
-  onRegistered(listener: () => void): void;
+  /**
+   * This instance was registered (again, after a lost session: others may have purged its routes
+   * and routed its users' messages nowhere). `lostSince`: when it lost sight of the registry before
+   * this registration (its clock, ms); undefined for the first one.
+   */
+  onRegistered(listener: (again: { lostSince?: number }) => void): void;
 }
 
 /** This instance's port in the cluster's port book (the seed's `netty_port` hash). */

@@ -122,3 +122,38 @@ test("a disagreement that clears by the next round does not rebuild", async () =
   c.clock.now += 1;
   expect(a.membership.routesTrusted()).toBe(true);
 });
+
+test("registered again after a lost session, its connections get what was acked meanwhile and routed nowhere", async () => {
+  c = await startMemoryCluster();
+  const [a, b] = [await c.join(), await c.join()];
+  const alice = await a.connect("alice");
+  const bob = await b.connect("bob");
+  await c.advance(2000); // route caches of the connect have expired
+  const lostAt = c.clock.now;
+  c.leave(b); // b's session expired: a purges bob's route and distrusts lookups for the grace
+  await a.membership.idle();
+  await c.advance(ROUTES_REBUILD_GRACE_MS);
+  await a.send(alice, words("alice", "bob", "while b was out of the view"));
+  expect(alice.sent.at(-1).ack).toBeDefined(); // stored, acked, routed to no instance
+  expect(a.published).toEqual([]); // no instance holds bob in the view
+  expect(messages(bob)).toEqual([]);
+
+  b.registeredAgain(lostAt);
+  await b.membership.idle();
+  await c.advance(2000); // past the others' route cache: the catch-up runs
+  expect(messages(bob)).toEqual(["while b was out of the view"]);
+  await a.send(alice, words("alice", "bob", "live again"));
+  expect(messages(bob)).toEqual(["while b was out of the view", "live again"]);
+});
+
+test("registered again without a lost session (its node was deleted), no catch-up is sent", async () => {
+  c = await startMemoryCluster();
+  const [a, b] = [await c.join(), await c.join()];
+  const alice = await a.connect("alice");
+  const bob = await b.connect("bob");
+  await a.send(alice, words("alice", "bob", "live"));
+  b.registeredAgain();
+  await b.membership.idle();
+  await c.advance(5000);
+  expect(messages(bob)).toEqual(["live"]);
+});

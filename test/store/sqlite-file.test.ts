@@ -59,19 +59,25 @@ describe("SQLite file store", () => {
   });
 });
 
+/** A group commit whose writer only records each batch's size. */
+function recordingCommit(minGapMs?: number) {
+  const batches: number[] = [];
+  const commit = createGroupCommit({
+    writeRows: async (rows) => {
+      batches.push(rows.length);
+      return new Set(rows.map((r) => r.id));
+    },
+    firstOf: async () => undefined,
+    log: silentLogger,
+    maxBatch: 100,
+    minGapMs,
+  });
+  return { batches, commit };
+}
+
 describe("group commit gap", () => {
   test("saves that arrive within minGapMs of a batch's start go together in the next batch", async () => {
-    const batches: number[] = [];
-    const commit = createGroupCommit({
-      writeRows: async (rows) => {
-        batches.push(rows.length);
-        return new Set(rows.map((r) => r.id));
-      },
-      firstOf: async () => undefined,
-      log: silentLogger,
-      maxBatch: 100,
-      minGapMs: 300,
-    });
+    const { batches, commit } = recordingCommit(300);
     const first = commit.save(msg(0));
     await first; // batch 1 written; the next may start 300 ms after it did
     const rest = [];
@@ -84,16 +90,7 @@ describe("group commit gap", () => {
   });
 
   test("without a gap each turn's saves are a batch of their own", async () => {
-    const batches: number[] = [];
-    const commit = createGroupCommit({
-      writeRows: async (rows) => {
-        batches.push(rows.length);
-        return new Set(rows.map((r) => r.id));
-      },
-      firstOf: async () => undefined,
-      log: silentLogger,
-      maxBatch: 100,
-    });
+    const { batches, commit } = recordingCommit();
     for (let i = 0; i < 3; i++) {
       await commit.save(msg(i));
     }

@@ -26,7 +26,8 @@ export interface Member {
   /** Makes its bus take no more (an outbox whose backlog is full). */
   busFull: boolean;
   /** Fires this instance's "registered again" (after a lost registry session). */
-  registeredAgain(): void;
+  /** Registered again (back in the view); `lostSince`: when it lost its registry session, if it did. */
+  registeredAgain(lostSince?: number): void;
   /** Fires this instance's routes reset (their store reconnected). */
   routesReset(): void;
   /** Tells this instance that `instanceId` left (as its registry would). */
@@ -133,7 +134,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     const id = `127.0.0.1_${port}`;
     const routes = routesOf(id);
     const gone: Array<(i: { instanceId: string; port: number }) => void> = [];
-    const registered: Array<() => void> = [];
+    const registered: Array<(again: { lostSince?: number }) => void> = [];
     const published: Member["published"] = [];
     let membership!: Membership;
     const bus: MessageBus = {
@@ -171,12 +172,17 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
       instanceId: id,
       events: { onInstanceGone: (fn) => void gone.push(fn), onRegistered: (fn) => void registered.push(fn) },
       routes, lease, sessions: chat.sessions, log: silentLogger, now: () => cluster.clock.now, auditEveryMs: 0,
+      catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
     });
     const d = driver(chat, id);
     const member = {
       id, port, chat, membership, published, busDown: false, busFull: false,
       connect: d.connect, send: d.send,
-      registeredAgain: () => registered.forEach((fn) => fn()),
+      /** Registered again; `lostSince`: when it lost the registry (a lost session), else a plain re-registration. */
+      registeredAgain(lostSince?: number) {
+        live.add(id); // back in every instance's view
+        registered.forEach((fn) => fn({ lostSince }));
+      },
       routesReset: () => routes.resets.forEach((fn) => fn()),
       hearsGone: (instanceId: string, port: number) => gone.forEach((fn) => fn({ instanceId, port })),
     };

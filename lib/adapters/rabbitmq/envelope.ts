@@ -2,7 +2,7 @@
 // way); who gets it travels beside it: a header line on this project's direct exchange, an AMQP
 // header on fanout_exchange, whose body stays the plain DataContent a seed instance reads.
 import type { Audience, Envelope } from "../../core/ports.ts";
-import { decodeValue, encodeDataContent, lineageChatMsg } from "../../protocol/frames.ts";
+import { decodeValue, encodeDataContent, lineageChatMsg, type DataContent } from "../../protocol/frames.ts";
 
 /** Content type of envelopes on the direct exchange: per envelope a header line, then the frame line. */
 export const ENVELOPES_TYPE = "application/x-im-envelopes";
@@ -13,6 +13,18 @@ export const AUDIENCE_HEADER = "x-im-audience";
 /** The AMQP header of a fanout message whose frame is more than the lineage's DataContent in its body. */
 export const FRAME_HEADER = "x-im-frame";
 
+/** A frame's JSON value and its DataContent; undefined when it is not one. */
+function parseFrame(text: string): { value: { to?: unknown } | null; frame: DataContent } | undefined {
+  let value: { to?: unknown } | null;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const decoded = decodeValue(value);
+  return decoded.ok ? { value, frame: decoded.frame } : undefined;
+}
+
 /**
  * The body a seed instance can parse, when `frame` carries fields of this project only (its
  * parser, Jackson with FAIL_ON_UNKNOWN_PROPERTIES, refuses them): the lineage's DataContent with
@@ -20,15 +32,9 @@ export const FRAME_HEADER = "x-im-frame";
  */
 export function seedBody(frame: string): string | undefined {
   if (!frame.includes('"clientMsgId"')) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(frame);
-  } catch {
-    return undefined;
-  }
-  const decoded = decodeValue(json);
-  if (!decoded.ok) return undefined;
-  const { chatMsg, chatTime, extend } = decoded.frame;
+  const parsed = parseFrame(frame);
+  if (!parsed) return undefined;
+  const { chatMsg, chatTime, extend } = parsed.frame;
   return encodeDataContent({ chatMsg: lineageChatMsg(chatMsg), chatTime: chatTime ?? "", extend });
 }
 
@@ -90,15 +96,9 @@ export function decodeBatch(body: string): { envelopes: Envelope[]; bad: number 
  * else says who gets it; `to` is dropped from what connections get.
  */
 export function decodeDataContent(text: string): Envelope | undefined {
-  let value: { to?: unknown } | null;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const decoded = decodeValue(value);
-  if (!decoded.ok) return undefined;
-  const { chatMsg, chatTime, extend } = decoded.frame;
+  const parsed = parseFrame(text);
+  if (!parsed) return undefined;
+  const { value, frame: { chatMsg, chatTime, extend } } = parsed;
   const except = extend ?? undefined;
   const to = value?.to;
   if (to === undefined) {

@@ -43,11 +43,14 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
   const workerPath = `${root}/worker-ids`;
   const selfId = instanceIdOf(self);
   const ownNames = new Set<string>(); // every node this instance created, across sessions
-  const registeredListeners: Array<() => void> = [];
+  const registeredListeners: Array<(again: { lostSince?: number }) => void> = [];
   let ownName: string | undefined;
   let wanted = false; // register() was called and no drain since
   let draining = false;
   let closed = false;
+  /** Since when the registry was out of sight (a disconnect, then possibly an expiry); reset on registering. */
+  let lostSince: number | undefined;
+  let registeredBefore = false;
   let workerId = -1;
   let workerClaimed = false;
 
@@ -107,8 +110,11 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
     ownNames.add(name);
     ownName = name;
     view.addOwn(name, { ip: self.ip, port: self.port, onlineCounts: counts.created() });
-    log.info("registry.registered", { path: `${listPath}/${name}`, workerId });
-    for (const fn of registeredListeners) fn();
+    log.info("registry.registered", { path: `${listPath}/${name}`, workerId, ...(lostSince ? { lostForMs: Date.now() - lostSince } : {}) });
+    const again = { lostSince: registeredBefore ? lostSince : undefined };
+    registeredBefore = true;
+    lostSince = undefined;
+    for (const fn of registeredListeners) fn(again);
     counts.resume();
   }
 
@@ -131,7 +137,10 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
   }
 
   const offs = [
+    zk.on("disconnected", () => void (lostSince ??= Date.now())),
+    zk.on("connected", () => void (lostSince = undefined)), // back within the session: our node survived
     zk.on("expired", () => {
+      lostSince ??= Date.now();
       ownName = undefined;
       workerClaimed = false;
       counts.forget();
@@ -183,7 +192,7 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
     onInstanceGone: (listener: (node: ServerNode & { instanceId: string }) => void) =>
       view.onGone((node) => listener({ ...node, instanceId: instanceIdOf(node) })),
     /** Called after each registration, the first and those after a session expiry. */
-    onRegistered: (listener: () => void) => void registeredListeners.push(listener),
+    onRegistered: (listener: (again: { lostSince?: number }) => void) => void registeredListeners.push(listener),
     /** Stops advertising this instance everywhere, at once (graceful stop begins). */
     async drain(): Promise<void> {
       if (draining || closed) return;
