@@ -26,6 +26,7 @@ const EnvSchema = v.object({
   ZK_SESSION_TIMEOUT_MS: v.optional(intIn(1000, 600000), "3000"),
   REDIS_URL: optionalUrl(/^rediss?:\/\/\S+$/, "redis://127.0.0.1:6379"),
   REDIS_TIMEOUT_MS: v.optional(intIn(100, 60_000), "1000"),
+  AMQP_HEARTBEAT_S: v.optional(intIn(1, 600), "1"),
   AMQP_URL: optionalUrl(/^amqps?:\/\/\S+$/, "amqp://guest:guest@127.0.0.1:5672"),
   DATABASE_URL: v.optional(
     v.pipe(v.string(), v.trim(), v.regex(/^(sqlite:\/\/.+|sqlite::memory:|postgres(ql)?:\/\/\S+)$/, "must be sqlite://path.db, sqlite:///abs/path.db or postgres://…")),
@@ -69,6 +70,8 @@ export interface Config {
   zkSessionTimeoutMs: number;
   /** Bound on every Redis command, and the silence after which the connection is dropped and made again. */
   redisTimeoutMs: number;
+  /** AMQP heartbeat (seconds): a silent broker is seen after two missed ones. */
+  amqpHeartbeatS: number;
   redisUrl?: string;
   amqpUrl?: string;
   databaseUrl: string;
@@ -149,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     zkNamespace: e.ZK_NAMESPACE,
     zkSessionTimeoutMs: e.ZK_SESSION_TIMEOUT_MS,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    amqpHeartbeatS: e.AMQP_HEARTBEAT_S,
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     databaseUrl: e.DATABASE_URL,

@@ -58,7 +58,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     await routes.rebuild([]); // forget what a previous process on this ip:port left behind
     closing("routes", () => routes.close());
 
-    const link = await connectAmqp({ url: config.amqpUrl!, name: `im-bus ${instanceId}`, log: ilog });
+    const link = await connectAmqp({ url: config.amqpUrl!, name: `im-bus ${instanceId}`, log: ilog, heartbeatS: config.amqpHeartbeatS });
     closing("rabbitmq", () => link.close());
     const frames = await createFrameBus(link, { instanceId, routing: config.routing, log: ilog });
     closing("frame bus", () => frames.close());

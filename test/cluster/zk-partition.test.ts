@@ -41,12 +41,17 @@ describe("an instance cut off from ZooKeeper past its session", () => {
     const cutForMs = 4000 + ROUTES_REBUILD_GRACE_MS + 6000; // session gone, grace over, then some
     const cutAt = Date.now();
     let sawGone = false;
+    let unhealthyAfterMs: number | undefined;
     for (let i = 0; Date.now() - cutAt < cutForMs; i++) {
       acked.push((await alice.say("zp-alice", "zp-bob", `during ${i}`)).msgId);
       sawGone ||= (await c.serverList()).length === 1;
+      const h = (await (await fetch(`${c.httpUrl(1)}/health`, { signal: AbortSignal.timeout(3000) })).json()) as any;
+      if (unhealthyAfterMs === undefined && h.checks.zookeeper !== "ok") unhealthyAfterMs = Date.now() - cutAt;
       await Bun.sleep(250);
     }
     expect(sawGone).toBe(true); // the others really lost sight of it
+    // Its own probe (every third of the session timeout, bounded by two thirds) saw the silence.
+    expect(unhealthyAfterMs).toBeLessThan(4000 + 1000);
     proxy.heal();
 
     const got = new Set<string>();

@@ -29,6 +29,7 @@ export const REDIS_DB = {
   lineage: 0, // also redisPartition: files run one at a time, each cluster flushes its database first
   redisPartition: 0,
   zkPartition: 0,
+  amqpPartition: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -19,6 +19,18 @@ export interface AmqpLinkOptions {
   connectRetries?: number;
   /** Bound on waiting for unconfirmed publishes in `close()` (default 5000). */
   closeTimeoutMs?: number;
+  /**
+   * AMQP heartbeat in seconds, unless the URL sets `?heartbeat=` itself (default: the broker's,
+   * 60 s). Two missed heartbeats drop the connection: a broker gone silent (a partition that drops
+   * packets) is seen within two to three heartbeats and recovery starts.
+   */
+  heartbeatS?: number;
+}
+
+/** `url` with `heartbeat=<s>` added when it names none. */
+export function withHeartbeat(url: string, seconds: number | undefined): string {
+  if (seconds === undefined || /[?&]heartbeat=/.test(url)) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}heartbeat=${seconds}`;
 }
 
 /** One connection as the parts see it while it lives. */
@@ -99,7 +111,7 @@ export async function connectAmqp(options: AmqpLinkOptions): Promise<AmqpLink> {
     current = conn;
   };
 
-  const recovering = await connect(options.url, {
+  const recovering = await connect(withHeartbeat(options.url, options.heartbeatS), {
     clientProperties: { connection_name: options.name },
     recovery: {
       initialDelay: options.reconnectDelayMs?.initial ?? 200,
