@@ -27,6 +27,7 @@ const EnvSchema = v.object({
   REDIS_URL: optionalUrl(/^rediss?:\/\/\S+$/, "redis://127.0.0.1:6379"),
   REDIS_TIMEOUT_MS: v.optional(intIn(100, 60_000), "1000"),
   AMQP_HEARTBEAT_S: v.optional(intIn(1, 600), "1"),
+  STORE_TIMEOUT_MS: v.optional(intIn(100, 600_000), "3000"),
   AMQP_URL: optionalUrl(/^amqps?:\/\/\S+$/, "amqp://guest:guest@127.0.0.1:5672"),
   DATABASE_URL: v.optional(
     v.pipe(v.string(), v.trim(), v.regex(/^(sqlite:\/\/.+|sqlite::memory:|postgres(ql)?:\/\/\S+)$/, "must be sqlite://path.db, sqlite:///abs/path.db or postgres://…")),
@@ -72,6 +73,8 @@ export interface Config {
   redisTimeoutMs: number;
   /** AMQP heartbeat (seconds): a silent broker is seen after two missed ones. */
   amqpHeartbeatS: number;
+  /** A chat message's store write unanswered this long: the sender gets UNAVAILABLE and resends. */
+  storeTimeoutMs: number;
   redisUrl?: string;
   amqpUrl?: string;
   databaseUrl: string;
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     zkSessionTimeoutMs: e.ZK_SESSION_TIMEOUT_MS,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     amqpHeartbeatS: e.AMQP_HEARTBEAT_S,
+    storeTimeoutMs: e.STORE_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
     databaseUrl: e.DATABASE_URL,

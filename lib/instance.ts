@@ -37,6 +37,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     {
       routing: config.routing, replayMax: config.replayMax, maxConnsPerUser: config.maxConnsPerUser, maxMsgChars: config.maxMsgChars, redeliverResends: config.mode === "cluster",
       routeCacheMs: config.mode === "cluster" ? config.routeCacheMs : 0,
+      storeTimeoutMs: config.storeTimeoutMs,
     },
   );
   const membership = createMembership({

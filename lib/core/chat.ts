@@ -44,6 +44,8 @@ export interface ChatOptions {
   redeliverResends: boolean;
   /** Lifetime of route cache entries in ms, 0 for none (lib/core/route-cache.ts; direct routing only). */
   routeCacheMs: number;
+  /** A store write unanswered this long is reported UNAVAILABLE to the sender (default 3 000; see send.ts). */
+  storeTimeoutMs?: number;
 }
 
 export type Chat = ReturnType<typeof createChat>;
@@ -61,7 +63,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const routeCacheMs = opts.routing === "direct" ? opts.routeCacheMs : 0;
   const cache = routeCacheMs > 0 ? createRouteCache({ lookup: (users) => deps.routes.lookup(users), ttlMs: routeCacheMs, now }) : undefined;
   const delivery = createDelivery({ ...deps, sessions, routing: opts.routing, routesTrusted: deps.routesTrusted ?? (() => true), cache, now });
-  const send = createSend({ ...deps, delivery, now, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends });
+  const send = createSend({ ...deps, delivery, now, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends, storeTimeoutMs: opts.storeTimeoutMs ?? 3000 });
   const receipts = createReceipts({ ...deps, delivery });
 
   function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay" | "catch_up"): void {

@@ -1,5 +1,5 @@
 // The send pipeline of one chat message: check it, store it, count it unread, route it, ack it.
-import { failureStreak, type Logger } from "../log.ts";
+import { everyInterval, failureStreak, type Logger } from "../log.ts";
 import { ErrorCode, MsgType, encodeDataContent, formatChatTime, formatFrameTime, type ChatMsg } from "../protocol/frames.ts";
 import { EVERYONE, GROUP_PREFIX, SYSTEM_SENDER, isGroupId, receiverIdProblem } from "../protocol/ids.ts";
 import type { Delivery } from "./delivery.ts";
@@ -27,6 +27,12 @@ export interface SendDeps {
    * False standalone: the first attempt was delivered in this process right after it was stored.
    */
   redeliverResends: boolean;
+  /**
+   * Bound on waiting for the store (a silent partition from PostgreSQL would hold the sender
+   * forever): past it the sender is told UNAVAILABLE and resends. The write may still land; the
+   * resend then finds it by (senderId, clientMsgId) and hands it on under its first msgId.
+   */
+  storeTimeoutMs: number;
 }
 
 /** 1:1 frames go to the receiver's connections and the sender's other ones. */
@@ -37,9 +43,12 @@ export const frameTimeOf = (m: StoredMsg) => m.chatTime.replaceAll("-", "/");
 
 export type Send = ReturnType<typeof createSend>;
 
+class StoreTimeout extends Error {}
+
 export function createSend(deps: SendDeps) {
   const { store, metrics } = deps;
   const unreadWrites = failureStreak(deps.log, "unread.increment_failed");
+  const storeTimeouts = everyInterval(deps.log, "store.timeout");
 
   /** The receiver, checked with the message's text. */
   function checked(chatMsg: ChatMsg): string {
@@ -67,15 +76,29 @@ export function createSend(deps: SendDeps) {
     return { audience: { kind: "members", userIds: members }, toGroup };
   }
 
+  /** `store.save`, or a StoreTimeout once `storeTimeoutMs` have passed without an answer. */
+  function saveBounded(msg: StoredMsg): Promise<SaveResult> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeout()), deps.storeTimeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    return Promise.race([store.save(msg), late]).finally(() => clearTimeout(timer));
+  }
+
   async function stored(msg: StoredMsg): Promise<SaveResult> {
     const started = performance.now();
     try {
-      const saved = await store.save(msg);
+      const saved = await saveBounded(msg);
       metrics.stored((performance.now() - started) / 1000);
       return saved;
     } catch (err) {
       if (err instanceof StoreRefusedError) return refuse(ErrorCode.BAD_FRAME, err.message);
       metrics.storeFailed();
+      if (err instanceof StoreTimeout) {
+        storeTimeouts({ afterMs: deps.storeTimeoutMs });
+        return refuse(ErrorCode.UNAVAILABLE, `the store did not answer within ${deps.storeTimeoutMs} ms: resend it (it will not be duplicated)`);
+      }
       return refuse(ErrorCode.UNAVAILABLE, "the message was not stored: resend it later");
     }
   }

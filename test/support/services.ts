@@ -30,6 +30,7 @@ export const REDIS_DB = {
   redisPartition: 0,
   zkPartition: 0,
   amqpPartition: 0,
+  storePartition: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
