@@ -302,15 +302,18 @@ export function createChatSession({ me, token = "", ui: target }) {
     return { kind, name: g?.name || "Group", subtitle, group: g, isOwner: g?.ownerId === me, left: !!g?.left };
   }
 
-  function onLive() {
+  function onLive(ack) {
     lives++;
+    // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
+    const partial = ack?.recovered === false;
+    if (partial) ui.notify("Some messages from while you were away were not replayed: they are in each conversation's history.");
     void refreshUnread();
     void refreshGroups();
     for (const out of outbox) sendOut(out); // same clientMsgId: the server stores each once
     for (const msgId of signs.keys()) sendSign(msgId);
     const conv = openPeer && convs.get(openPeer);
     // After a reconnect page 1 brings read receipts given while this client was away.
-    if (conv && (lives > 1 || conv.history === "failed")) void loadNewest(openPeer);
+    if (conv && (lives > 1 || partial || conv.history === "failed")) void loadNewest(openPeer);
   }
 
   function merge(conv, rows) {

@@ -26,7 +26,8 @@ function openSocket(url) {
  * - `onState({state, node, reason, retryAt})`: state is "connecting" (never live yet), "online" or "reconnecting"
  * - `onFrame(frame, live)`: a DataContent; `live` is false for frames before the CONNECT_INIT ack (replay)
  * - `onAck(ack)`, `onError(error)`: the server's `{"ack"}` and `{"error"}` replies
- * - `onLive()`: CONNECT_INIT was acknowledged: replay is done and live delivery has begun
+ * - `onLive(ack)`: CONNECT_INIT was acknowledged: replay is done and live delivery has begun
+ *   (`ack.recovered === false`: the replay was cut or failed, history holds the rest)
  * `lastMsgId()` names the last message seen, so the server replays what came after it.
  */
 export function createConnection({ userId, token = "", api, lastMsgId, onState, onFrame, onAck, onError, onLive }) {
@@ -61,7 +62,7 @@ export function createConnection({ userId, token = "", api, lastMsgId, onState, 
           live = wentLive = everLive = true;
           keepalive = setInterval(() => socket.send(JSON.stringify({ chatMsg: { msgType: 9 } })), KEEPALIVE_MS);
           state("online");
-          onLive();
+          onLive(f.ack);
         } else if (f.ack) onAck(f.ack);
         else if (f.error) onError(f.error);
         else if (f.chatMsg) onFrame(f, live);

@@ -100,8 +100,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     metrics.frameIn(type != null && KNOWN_TYPES.has(type) ? String(type) : "other");
     const clientMsgId = chatMsg.clientMsgId;
     if (type === MsgType.CONNECT_INIT) {
-      await connect.init(state, chatMsg);
-      return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId });
+      const replay = await connect.init(state, chatMsg);
+      return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay });
     }
     if (type === MsgType.KEEPALIVE) return undefined;
     if (type == null || (!CHAT_TYPES.has(type) && type !== MsgType.SIGNED)) {

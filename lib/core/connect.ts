@@ -47,6 +47,15 @@ const CATCH_UP_MAX = 1000;
 
 export type Connect = ReturnType<typeof createConnect>;
 
+/**
+ * What a CONNECT_INIT's replay did: `recovered` is false when it may not hold every message missed
+ * (cut at REPLAY_MAX, replay off, or the store did not answer): the client should read history.
+ */
+export interface Replayed {
+  replayed: number;
+  recovered: boolean;
+}
+
 export function createConnect(deps: ConnectDeps) {
   const { sessions, log } = deps;
   const routesAdd = failureStreak(log, "routes.add_failed");
@@ -114,22 +123,25 @@ export function createConnect(deps: ConnectDeps) {
    * Sends what `userId` missed after `afterMsgId`, then the live frames held meanwhile. A replay
    * that fails is told to the client; the connection stays live (and is acked) all the same.
    */
-  async function replay(state: ConnState, userId: string, afterMsgId: string, clientMsgId?: string | null): Promise<void> {
+  async function replay(state: ConnState, userId: string, afterMsgId: string, clientMsgId?: string | null): Promise<Replayed> {
     const held = state.held ?? [];
     try {
       if (!isMsgId(afterMsgId)) {
         state.held = undefined;
         deps.fail(state, ErrorCode.BAD_FRAME, `chatMsg.msgId: must be ${MSG_ID_RULE}`, clientMsgId);
-        return;
+        return { replayed: 0, recovered: false };
       }
       const groups = deps.replayMax > 0 ? (await deps.groups.groupsOf(userId)).map((g) => g.groupId) : [];
       const missed = deps.replayMax > 0 ? await deps.store.after(userId, afterMsgId, deps.replayMax, [...groups, EVERYONE]) : [];
       state.held = undefined;
       for (const m of missed) deps.replayed(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
+      // Cut at REPLAY_MAX (or replay off): older messages than the last one sent may be missing.
+      return { replayed: missed.length, recovered: deps.replayMax > 0 && missed.length < deps.replayMax };
     } catch (err) {
       state.held = undefined;
       log.warn("replay.failed", { err });
       deps.fail(state, ErrorCode.UNAVAILABLE, "history is unavailable: reconnect later to receive missed messages", clientMsgId);
+      return { replayed: 0, recovered: false };
     } finally {
       for (const text of held) sendTo(state, text);
     }
@@ -140,15 +152,15 @@ export function createConnect(deps: ConnectDeps) {
 
     /**
      * Handles CONNECT_INIT. Resolves once the connection is routable and any replay was sent (the
-     * moment its ack may go out); throws a Refusal.
+     * moment its ack may go out), with what the replay did when one was asked for; throws a Refusal.
      */
-    async init(state: ConnState, chatMsg: ChatMsg): Promise<void> {
+    async init(state: ConnState, chatMsg: ChatMsg): Promise<Replayed | undefined> {
       if (state.userId !== undefined) {
         // Bound once: a repeated CONNECT_INIT neither re-binds nor re-counts; naming another user is refused.
         if (chatMsg.senderId != null && chatMsg.senderId !== state.userId) {
           refuse(ErrorCode.FORBIDDEN, `this connection is bound to ${state.userId}: open a new connection for another user`);
         }
-        return;
+        return undefined;
       }
       const userId = chatMsg.senderId ?? state.conn.authUserId;
       const problem = userIdProblem(userId);
@@ -170,7 +182,7 @@ export function createConnect(deps: ConnectDeps) {
         routesAdd.fail({ err }); // rebuilt from live connections when the dependency returns
       }
       scheduleCatchUp(state, userId, routing, chatMsg.msgId); // timed from after the write
-      if (chatMsg.msgId) await replay(state, userId, chatMsg.msgId, chatMsg.clientMsgId);
+      return chatMsg.msgId ? replay(state, userId, chatMsg.msgId, chatMsg.clientMsgId) : undefined;
     },
 
     /** A closed connection: unbound (once), uncounted and unrouted. */

@@ -162,7 +162,8 @@ export function encodeError(code: ErrorCode, message: string, clientMsgId?: stri
   return JSON.stringify({ error: clientMsgId ? { code, message, clientMsgId } : { code, message } });
 }
 
-export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string }): string {
+/** An ack; a CONNECT_INIT's with a replay also says how many it replayed and whether that is all (`recovered`). */
+export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean }): string {
   return JSON.stringify({ ack });
 }
 
