@@ -3,41 +3,29 @@
 // 3 s, the instance's sends wait in its outbox, and once the network is back every frame is
 // published, acked and delivered in both directions.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startBlackholeProxy, type BlackholeProxy } from "../support/blackhole-proxy.ts";
-import { startCluster, type Cluster } from "../support/cluster.ts";
+import { startCutCluster, viaPort, type CutCluster } from "../support/partition.ts";
 import { AMQP, REDIS_DB } from "../support/services.ts";
 import { eventually } from "../support/wait.ts";
-import { TestClient } from "../support/ws-client.ts";
 
 describe("an instance cut off from RabbitMQ without a refusal", () => {
-  let c: Cluster;
-  let proxy: BlackholeProxy;
-  const clients: TestClient[] = [];
-  const health = async (i: number) => (await fetch(`${c.httpUrl(i)}/health`, { signal: AbortSignal.timeout(3000) })).json() as Promise<any>;
+  let cut: CutCluster;
+  const health = async (i: number) => (await fetch(`${cut.c.httpUrl(i)}/health`, { signal: AbortSignal.timeout(3000) })).json() as Promise<any>;
 
   beforeAll(async () => {
-    const broker = new URL(AMQP);
-    proxy = await startBlackholeProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
-    c = await startCluster({ size: 1, redisDb: REDIS_DB.amqpPartition, env: { AMQP_HEARTBEAT_S: "1" } });
-    const viaProxy = new URL(AMQP);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    viaProxy.pathname = `/${encodeURIComponent(c.namespace)}`;
-    await c.start({ AMQP_URL: viaProxy.toString() }); // instance 1: through the proxy
+    cut = await startCutCluster({
+      service: AMQP, defaultPort: 5672, redisDb: REDIS_DB.amqpPartition, env: { AMQP_HEARTBEAT_S: "1" },
+      through: (port, c) => ({ AMQP_URL: `${viaPort(AMQP, port).replace(/\/$/, "")}/${encodeURIComponent(c.namespace)}` }),
+    });
   }, 60_000);
-  afterAll(async () => {
-    for (const cl of clients) cl.close();
-    await c?.stop();
-    await proxy?.close();
-  }, 60_000);
+  afterAll(() => cut?.stop(), 60_000);
 
   test("seen within 3 s; what was sent during the cut is acked and delivered after the heal, both ways", async () => {
-    const alice = await TestClient.login(c.wsUrl(1), "ap-alice"); // on the instance that will be cut
-    const bob = await TestClient.login(c.wsUrl(0), "ap-bob");
-    clients.push(alice, bob);
+    const alice = await cut.login(1, "ap-alice"); // on the instance that will be cut
+    const bob = await cut.login(0, "ap-bob");
     await alice.say("ap-alice", "ap-bob", "before");
     await bob.nextMessage((f) => f.chatMsg.msg === "before");
 
-    proxy.cut();
+    cut.proxy.cut();
     const cutAt = performance.now();
     const seen = await eventually(async () => (await health(1)).checks?.rabbitmq !== "ok", 6000, 100);
     expect(seen).toBe(true);
@@ -50,7 +38,7 @@ describe("an instance cut off from RabbitMQ without a refusal", () => {
     await Bun.sleep(500);
     expect(alice.frames.filter((f) => f.ack?.clientMsgId?.startsWith("ab-"))).toEqual([]); // waiting in the outbox
 
-    proxy.heal();
+    cut.proxy.heal();
     for (let i = 0; i < 3; i++) {
       expect((await alice.next((f) => f.ack?.clientMsgId === `ab-${i}` || (f.error && f.error.clientMsgId === `ab-${i}`), 20_000)).ack).toBeDefined();
       await bob.nextMessage((f) => f.chatMsg.msg === `cut a→b ${i}`, 10_000);

@@ -3,44 +3,35 @@
 // own bound naming Redis, chat through that instance goes on by broadcast routing, and once the
 // network is back the instance reconnects and is healthy again.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startBlackholeProxy, type BlackholeProxy } from "../support/blackhole-proxy.ts";
-import { startCluster, type Cluster } from "../support/cluster.ts";
+import { startCutCluster, type CutCluster } from "../support/partition.ts";
 import { REDIS, REDIS_DB } from "../support/services.ts";
-import { TestClient } from "../support/ws-client.ts";
 
 const TIMEOUT_MS = 1000;
 
 describe("an instance cut off from Redis without a refusal", () => {
-  let c: Cluster;
-  let proxy: BlackholeProxy;
-  const clients: TestClient[] = [];
+  let cut: CutCluster;
   const health = async (i: number) => {
     const started = performance.now();
-    const res = await fetch(`${c.httpUrl(i)}/health`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${cut.c.httpUrl(i)}/health`, { signal: AbortSignal.timeout(5000) });
     return { ms: performance.now() - started, status: res.status, body: (await res.json()) as any };
   };
 
   beforeAll(async () => {
-    const redis = new URL(REDIS);
-    proxy = await startBlackholeProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
-    c = await startCluster({ size: 1, redisDb: REDIS_DB.redisPartition, env: { REDIS_TIMEOUT_MS: String(TIMEOUT_MS) } });
-    await c.start({ REDIS_URL: `redis://127.0.0.1:${proxy.port}/${REDIS_DB.redisPartition}` }); // instance 1: through the proxy
+    cut = await startCutCluster({
+      service: REDIS, defaultPort: 6379, redisDb: REDIS_DB.redisPartition, env: { REDIS_TIMEOUT_MS: String(TIMEOUT_MS) },
+      through: (port) => ({ REDIS_URL: `redis://127.0.0.1:${port}/${REDIS_DB.redisPartition}` }),
+    });
   }, 60_000);
-  afterAll(async () => {
-    for (const cl of clients) cl.close();
-    await c?.stop();
-    await proxy?.close();
-  }, 60_000);
+  afterAll(() => cut?.stop(), 60_000);
 
   test("detected within 2 s, /health says so in time, chat goes on both ways, healthy again after the heal", async () => {
-    const alice = await TestClient.login(c.wsUrl(1), "rp-alice"); // on the instance that will be cut
-    const bob = await TestClient.login(c.wsUrl(0), "rp-bob");
-    clients.push(alice, bob);
+    const alice = await cut.login(1, "rp-alice"); // on the instance that will be cut
+    const bob = await cut.login(0, "rp-bob");
     await alice.say("rp-alice", "rp-bob", "before");
     await bob.nextMessage((f) => f.chatMsg.msg === "before");
     expect((await health(1)).status).toBe(200);
 
-    proxy.cut();
+    cut.proxy.cut();
     const cutAt = performance.now();
     let seen: Awaited<ReturnType<typeof health>> | undefined;
     while (performance.now() - cutAt < 6000) {
@@ -68,7 +59,7 @@ describe("an instance cut off from Redis without a refusal", () => {
     await bob.say("rp-bob", "rp-alice", "to the cut side");
     await alice.nextMessage((f) => f.chatMsg.msg === "to the cut side");
 
-    proxy.heal();
+    cut.proxy.heal();
     const healedAt = performance.now();
     while ((await health(1)).status !== 200) {
       expect(performance.now() - healedAt).toBeLessThan(15_000);
