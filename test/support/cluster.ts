@@ -47,10 +47,13 @@ function watchOutput(node: Omit<Node, "port">): Promise<number> {
   });
 }
 
-/** Starts `bun run server.ts` with `env` over this process's; resolves once it announces its port. */
-export async function spawnServer(env: Record<string, string>): Promise<Node> {
+/**
+ * Starts `bun run server.ts` (or `command`, e.g. the compiled executable, in `cwd`) with `env` over
+ * this process's; resolves once it announces its port.
+ */
+export async function spawnServer(env: Record<string, string>, command = ["bun", "run", "server.ts"], cwd = ROOT): Promise<Node> {
   const fullEnv = { ...(process.env as Record<string, string>), ...env };
-  const proc = Bun.spawn(["bun", "run", "server.ts"], { cwd: ROOT, env: fullEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(command, { cwd, env: fullEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const partial = { proc, env: fullEnv, log: [] as string[] };
   const port = await Promise.race([
     watchOutput(partial),
@@ -64,6 +67,9 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Redis logical database: each test file takes its own (REDIS_DB in test/support/services.ts). */
   redisDb: number;
+  /** What each instance runs (default `bun run server.ts` in the checkout), and where. */
+  command?: string[];
+  cwd?: string;
 }
 
 export type Cluster = Target & {
@@ -108,7 +114,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const nodes: Node[] = [];
 
   async function start(env: Record<string, string> = {}): Promise<Node> {
-    const node = await spawnServer({ ...baseEnv, ...env });
+    const node = await spawnServer({ ...baseEnv, ...env }, opts.command, opts.cwd);
     nodes.push(node);
     return node;
   }

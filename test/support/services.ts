@@ -31,6 +31,7 @@ export const REDIS_DB = {
   zkPartition: 0,
   amqpPartition: 0,
   storePartition: 0,
+  binary: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

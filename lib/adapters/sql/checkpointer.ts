@@ -3,6 +3,16 @@
 import { everyInterval, type Logger } from "../../log.ts";
 import type { CheckpointConfig, CheckpointReport } from "./checkpoint-worker.ts";
 
+/**
+ * The worker's module: beside this file under `bun run`; in an executable built by
+ * `bun build --compile` (with the worker as a second entrypoint, package.json `build`) the
+ * embedded one, named by its path from the project root.
+ */
+function workerEntry(): string {
+  if (Bun.main.startsWith("/$bunfs/")) return "./lib/adapters/sql/checkpoint-worker.ts";
+  return new URL("./checkpoint-worker.ts", import.meta.url).href;
+}
+
 export interface Checkpointer {
   /** Stops the thread (the last connection to close checkpoints the rest). */
   stop(): void;
@@ -25,7 +35,7 @@ export function startCheckpointer(filename: string, log: Logger, fallback: () =>
     fallback();
   };
   try {
-    worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url).href, { ref: false });
+    worker = new Worker(workerEntry(), { ref: false });
     worker.onmessage = (event: MessageEvent<CheckpointReport>) => {
       if (!("error" in event.data)) return void (errorsInARow = 0);
       failed({ err: event.data.error });

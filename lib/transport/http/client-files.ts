@@ -1,16 +1,13 @@
-// The browser chat client (client/): plain files, no build step. Only the files listed at start are
-// served, by exact name: no request path ever reaches the file system.
+// The browser chat client (client/): plain files, no build step, embedded in the executable by
+// `bun build --compile` (client-assets.js). Only these files are served, by exact name: no request
+// path ever reaches the file system. test/unit/client-files.test.ts checks the list is all of client/.
 import type { Hono } from "hono";
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { CLIENT_FILES } from "./client-assets.js";
 
-const CLIENT_DIR = join(import.meta.dir, "..", "..", "..", "client");
-
-export function addClientRoutes(app: Hono<any>, dir = CLIENT_DIR): void {
-  const files = new Map<string, ReturnType<typeof Bun.file>>();
-  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isFile()) files.set(entry.name, Bun.file(join(dir, entry.name)));
+export function addClientRoutes(app: Hono<any>, files: Readonly<Record<string, string>> = CLIENT_FILES): void {
+  const served = new Map(Object.entries(files).map(([name, path]) => [name, Bun.file(path)]));
   const serve = (name: string) => {
-    const file = files.get(name);
+    const file = served.get(name);
     return file && new Response(file, { headers: { "content-type": file.type } });
   };
   app.get("/", (c) => serve("index.html") ?? c.notFound());

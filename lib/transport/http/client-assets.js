@@ -1,0 +1,32 @@
+// The browser client's files as file imports: `bun build --compile` embeds each in the executable;
+// under `bun run` an import is the file's path on disk. Plain JavaScript (typed by
+// client-assets.d.ts) because TypeScript does not know `with { type: "file" }`.
+import apiJs from "../../../client/api.js" with { type: "file" };
+import appJs from "../../../client/app.js" with { type: "file" };
+import chatSessionJs from "../../../client/chat-session.js" with { type: "file" };
+import connectionJs from "../../../client/connection.js" with { type: "file" };
+import conversationJs from "../../../client/conversation.js" with { type: "file" };
+import formatJs from "../../../client/format.js" with { type: "file" };
+import indexHtml from "../../../client/index.html" with { type: "file" };
+import messageViewJs from "../../../client/message-view.js" with { type: "file" };
+import peerListJs from "../../../client/peer-list.js" with { type: "file" };
+import storageJs from "../../../client/storage.js" with { type: "file" };
+import styleCss from "../../../client/style.css" with { type: "file" };
+import unreadBadgesJs from "../../../client/unread-badges.js" with { type: "file" };
+
+
+/** File name → path (on disk, or inside the executable). */
+export const CLIENT_FILES = {
+  "api.js": apiJs,
+  "app.js": appJs,
+  "chat-session.js": chatSessionJs,
+  "connection.js": connectionJs,
+  "conversation.js": conversationJs,
+  "format.js": formatJs,
+  "index.html": indexHtml,
+  "message-view.js": messageViewJs,
+  "peer-list.js": peerListJs,
+  "storage.js": storageJs,
+  "style.css": styleCss,
+  "unread-badges.js": unreadBadgesJs,
+};
