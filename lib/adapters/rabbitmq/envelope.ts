@@ -2,7 +2,7 @@
 // way); who gets it travels beside it: a header line on this project's direct exchange, an AMQP
 // header on fanout_exchange, whose body stays the plain DataContent a seed instance reads.
 import type { Audience, Envelope } from "../../core/ports.ts";
-import { decodeValue, encodeDataContent, lineageChatMsg, type DataContent } from "../../protocol/frames.ts";
+import { decodeValue, lineageChatMsg, type ChatMsg, type DataContent } from "../../protocol/frames.ts";
 
 /** Content type of envelopes on the direct exchange: per envelope a header line, then the frame line. */
 export const ENVELOPES_TYPE = "application/x-im-envelopes";
@@ -32,10 +32,11 @@ function parseFrame(text: string): { value: { to?: unknown } | null; frame: Data
  */
 export function seedBody(frame: string): string | undefined {
   if (!frame.includes('"clientMsgId"')) return undefined;
-  const parsed = parseFrame(frame);
-  if (!parsed) return undefined;
-  const { chatMsg, chatTime, extend } = parsed.frame;
-  return encodeDataContent({ chatMsg: lineageChatMsg(chatMsg), chatTime: chatTime ?? "", extend });
+  // A frame this project encoded (encodeDataContent): no need to validate it again.
+  const dc = JSON.parse(frame) as { chatMsg?: ChatMsg };
+  if (!dc.chatMsg) return undefined;
+  dc.chatMsg = lineageChatMsg(dc.chatMsg);
+  return JSON.stringify(dc);
 }
 
 type Header = { k: "p"; r: string; s: string; x?: string } | { k: "m"; u: readonly string[]; x?: string } | { k: "e"; x?: string };

@@ -50,7 +50,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     maxBatch: opts.maxBatch ?? 500,
     // PostgreSQL: the next batch is sent while the previous one commits (the pool has connections).
     maxInFlight: dialect === "postgres" ? 2 : 1,
-    minGapMs: fileWriter ? 0 : 0,
+    minGapMs: fileWriter ? 2 : 0,
   });
   let closed = false;
 

@@ -79,8 +79,8 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /**
    * Least time between the starts of two batches (default 0): saves arriving sooner gather for the
-   * next one. A SQLite commit writes every page it touched to the WAL, ~4 pages a row in batches of
-   * one or two; 2 ms between commits keeps that well under one page a row at 6,000 messages/s.
+   * next one, so a SQLite file commits (and writes its touched pages to the WAL) fewer times. The
+   * store uses 2 ms: measured at 15,000 msg/s, p50 4.6–4.9 ms against 6.3–7.4 ms, same CPU.
    */
   minGapMs?: number;
 }
