@@ -1,9 +1,9 @@
 // Composition root: config -> instance (adapters, chat core, HTTP app, Bun.serve) -> graceful stop on signals.
-import { ConfigError, loadConfig } from "./lib/config.ts";
+import { ConfigError, loadConfig, type Config } from "./lib/config.ts";
 import { startInstance } from "./lib/instance.ts";
 import { createLogger } from "./lib/log.ts";
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
@@ -13,7 +13,37 @@ try {
 }
 const log = createLogger(config.logLevel);
 
-let instance;
+// Signal handlers first: a SIGTERM that comes while the instance starts (or just after it says it
+// listens: Bun takes the handler on a later turn) stops it cleanly once started, instead of killing it.
+let instance: Awaited<ReturnType<typeof startInstance>> | undefined;
+let stopSignal: string | undefined;
+const shutdown = (signal: string) => {
+  log.info("signal", { signal });
+  if (stopSignal) return;
+  stopSignal = signal;
+  if (instance) stop(instance);
+};
+function stop(running: NonNullable<typeof instance>): void {
+  const timer = setTimeout(() => {
+    log.error("shutdown.timeout", { ms: config.shutdownTimeoutMs });
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  running.stop().then(
+    () => {
+      clearTimeout(timer);
+      process.exit(0);
+    },
+    (err) => {
+      log.error("shutdown.failed", { err });
+      process.exit(1);
+    },
+  );
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
+// SIGUSR2: collect garbage now (for memory measurements that should not depend on GC timing).
+process.on("SIGUSR2", () => Bun.gc(true));
+
 try {
   instance = await startInstance(config, log);
 } catch (err) {
@@ -26,25 +56,4 @@ if (!config.authSecret) {
   log.warn("auth.disabled", { message: "AUTH_SECRET is not set: the server trusts client-declared user ids (development only)" });
 }
 console.log(`im-server: ${config.mode} mode, listening on ${config.bindHost}:${instance.port} (ws://${config.hostIp}:${instance.port}/ws)`);
-
-const shutdown = (signal: string) => {
-  log.info("signal", { signal });
-  const timer = setTimeout(() => {
-    log.error("shutdown.timeout", { ms: config.shutdownTimeoutMs });
-    process.exit(1);
-  }, config.shutdownTimeoutMs);
-  instance.stop().then(
-    () => {
-      clearTimeout(timer);
-      process.exit(0);
-    },
-    (err) => {
-      log.error("shutdown.failed", { err });
-      process.exit(1);
-    },
-  );
-};
-process.on("SIGTERM", () => shutdown("SIGTERM"));
-// SIGUSR2: collect garbage now (for memory measurements that should not depend on GC timing).
-process.on("SIGUSR2", () => Bun.gc(true));
-process.on("SIGINT", () => shutdown("SIGINT"));
+if (stopSignal) stop(instance);
