@@ -2,7 +2,7 @@
 // against a Socket.IO + Redis adapter peer of 2 nodes under the same load in the same run.
 //
 //   bun run bench/throughput.ts [--quick] [--pairs=50,200] [--window=10] [--peer=node|bun|both|none]
-//                               [--routings=direct,fanout] [--stores=file,postgres,memory] [--rounds=2]
+//                               [--routings=direct,fanout] [--stores=file,postgres,memory] [--rounds=2] [--rate=msg/s]
 // --stores=postgres adds runs on PostgreSQL (TEST_DATABASE_URL, the tests' database: the cluster's production
 // store); --stores=memory adds runs with DATABASE_URL=sqlite::memory: (each instance its own in-memory store:
 // not a valid cluster setup, a diagnostic that takes the SQLite file writes out of the message path).
@@ -28,6 +28,8 @@ export interface ThroughputOptions {
   stores: Store[];
   /** Each system is measured this many times; the best round counts. */
   rounds: number;
+  /** The paced run's rate in msg/s (0: half the measured maximum); a fixed rate compares latency across runs. */
+  pacedRate: number;
 }
 
 export interface ThroughputRow {
@@ -58,6 +60,7 @@ export function throughputOptions(): ThroughputOptions {
     routings: arg("routings", "direct,fanout").split(",") as ThroughputOptions["routings"],
     stores: arg("stores", "file").split(",") as Store[],
     rounds: Number(arg("rounds", QUICK ? "1" : "2")),
+    pacedRate: Number(arg("rate", "0")),
   };
 }
 
@@ -96,7 +99,7 @@ async function measure(system: string, connect: Connect, senderUrl: string, rece
     const half = await runPairLoad({
       ...common,
       window: Math.max(100, o.window),
-      rate: max.msgsPerS / 2,
+      rate: o.pacedRate || max.msgsPerS / 2,
       tag: `${tag}h`,
       label: `${system} P=${pairs} half`,
     });

@@ -38,6 +38,9 @@ export interface PairLoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Send to ack, at the sender (the part of the latency before the receiver's instance). */
+  ackP50Ms: number;
+  ackP99Ms: number;
   samples: number;
   sent: number;
   delivered: number;
@@ -63,6 +66,8 @@ interface Pair {
   seq: number;
   /** seq -> bits: 1 acked, 2 delivered. */
   flights: Map<number, number>;
+  /** seq -> when it was sent (ms), until its ack. */
+  sentAt: Map<number, number>;
   nextDueMs: number;
 }
 
@@ -73,6 +78,7 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
   const pad = "x".repeat(textBytes);
   const errors: Record<string, number> = {};
   const latencies: number[] = [];
+  const ackLatencies: number[] = [];
   const perSecond: number[][] = [];
   let sent = 0, delivered = 0, acked = 0, skipped = 0;
   let windowSent = 0, windowDelivered = 0;
@@ -86,6 +92,7 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
     const now = performance.now();
     const head = `${seq} ${now.toFixed(3)} `;
     p.flights.set(seq, 0);
+    p.sentAt.set(seq, now);
     p.sender.send(p.receiverId, head + pad.slice(head.length), String(seq));
     sent++;
     if (now >= windowStart && now < windowEnd) windowSent++;
@@ -107,7 +114,7 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
         const i = start + k;
         const senderId = `s${i}-${o.tag}`;
         const receiverId = `r${i}-${o.tag}`;
-        const pair = { i, senderId, receiverId, seq: 0, flights: new Map(), nextDueMs: 0 } as unknown as Pair;
+        const pair = { i, senderId, receiverId, seq: 0, flights: new Map(), sentAt: new Map(), nextDueMs: 0 } as unknown as Pair;
         const onError = (code: string) => {
           if (!closing) errors[code] = (errors[code] ?? 0) + 1;
         };
@@ -131,7 +138,12 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
         pair.sender = await o.connect(o.senderUrl(i), senderId, {
           onAck(clientMsgId) {
             acked++;
-            settle(pair, Number(clientMsgId), 1);
+            const seq = Number(clientMsgId);
+            const now = performance.now();
+            const at = pair.sentAt.get(seq);
+            pair.sentAt.delete(seq);
+            if (at !== undefined && now >= windowStart && now < windowEnd) ackLatencies.push(now - at);
+            settle(pair, seq, 1);
           },
           onError,
           onMessage: () => {},
@@ -191,6 +203,7 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
 
   const seconds = o.measureMs / 1000;
   const lat = latencySummary(latencies);
+  const ackLat = latencySummary(ackLatencies);
   const result: PairLoadResult = {
     pairs: o.pairs,
     window: o.window,
@@ -199,6 +212,8 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
     sentPerS: windowSent / seconds,
     p50Ms: lat.p50,
     p99Ms: lat.p99,
+    ackP50Ms: ackLat.p50,
+    ackP99Ms: ackLat.p99,
     maxMs: lat.max,
     samples: lat.n,
     sent,
@@ -215,7 +230,7 @@ export async function runPairLoad(o: PairLoadOptions): Promise<PairLoadResult> {
     }),
   };
   progress(
-    `${label}: ${result.msgsPerS.toFixed(0)} msg/s delivered, p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms` +
+    `${label}: ${result.msgsPerS.toFixed(0)} msg/s delivered, p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (ack p50 ${ackLat.p50.toFixed(2)}, p99 ${ackLat.p99.toFixed(2)}); timeline ${JSON.stringify(result.timeline)}` +
       (unfinished ? `, ${unfinished} unfinished ${JSON.stringify(unfinishedBy)}` : "") + (Object.keys(errors).length ? `, errors ${JSON.stringify(errors)}` : ""),
   );
   return result;

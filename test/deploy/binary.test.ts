@@ -21,7 +21,7 @@ const alone = join(dir, "alone");
 let binary = "";
 
 beforeAll(async () => {
-  const build = Bun.spawn(["bun", "build", "--compile", "--minify", "server.ts", "lib/adapters/sql/checkpoint-worker.ts", "--outfile", built], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const build = Bun.spawn(["bun", "build", "--compile", "--minify", "server.ts", "lib/adapters/sql/checkpoint-worker.ts", "lib/adapters/sql/writer-worker.ts", "--outfile", built], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   if ((await build.exited) !== 0) throw new Error(`bun build --compile failed:\n${await new Response(build.stderr).text()}`);
   Bun.spawnSync(["mkdir", "-p", alone]);
   binary = join(alone, "im-server");
@@ -65,6 +65,7 @@ describe("the executable alone in an empty folder (standalone)", () => {
       };
       expect(await eventually(() => inMainFile() === 50, 5000, 100)).toBe(true);
       expect(node.log.join("\n")).not.toContain("checkpointer_stopped");
+      expect(node.log.join("\n")).not.toContain("writer_thread_stopped");
       a.close();
       b.close();
       console.log(`executable: ${(statSync(binary).size / 1e6).toFixed(0)} MB, listening ${startMs.toFixed(0)} ms after start`);

@@ -10,6 +10,9 @@ import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { createSqlStore } from "../../lib/adapters/sql/store.ts";
 import { startCheckpointer } from "../../lib/adapters/sql/checkpointer.ts";
 import { createGroupCommit } from "../../lib/adapters/sql/writer.ts";
+import { sqliteThreadWriter } from "../../lib/adapters/sql/writer-thread.ts";
+import { toRow } from "../../lib/adapters/sql/rows.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { StoredMsg } from "../../lib/core/ports.ts";
 import { eventually } from "../support/wait.ts";
 
@@ -45,6 +48,47 @@ describe("SQLite file store", () => {
     } finally {
       await store.close();
     }
+  });
+
+  test("rows are written on the writer thread: the event loop runs a timer while 2,000 rows are written", async () => {
+    const file = join(dir, "thread.db");
+    const store = await createSqlStore({ url: `sqlite://${file}`, log: silentLogger });
+    await store.close();
+    const writer = sqliteThreadWriter(file, silentLogger);
+    try {
+      await writer([toRow(msg(0))]); // the thread is up
+      const pending = writer(Array.from({ length: 2000 }, (_, i) => toRow(msg(i + 1))));
+      // While the thread writes 2,000 rows, the event loop stays free: a timer still fires first.
+      const order: string[] = [];
+      await Promise.all([pending.then(() => order.push("written")), Bun.sleep(0).then(() => order.push("timer"))]);
+      expect(order[0]).toBe("timer");
+      expect((await pending).size).toBe(2000);
+    } finally {
+      await writer.close();
+    }
+    const db = new Database(file, { readonly: true });
+    expect((db.query("SELECT COUNT(*) AS n FROM chat_message").get() as { n: number }).n).toBe(2001);
+    db.close();
+  });
+
+  test("a writer thread that dies fails only the batch under way; later rows are written on the event loop", async () => {
+    const file = join(dir, "dying.db");
+    const store = await createSqlStore({ url: `sqlite://${file}`, log: silentLogger });
+    await store.close();
+    const lines: string[] = [];
+    const log: Logger = { ...silentLogger, warn: (event) => void lines.push(event) };
+    const writer = sqliteThreadWriter(file, log, new URL("./fixtures/dying-writer.ts", import.meta.url).href);
+    try {
+      const first = writer([toRow(msg(0))]);
+      await expect(first).rejects.toThrow("writer thread stopped");
+      expect(lines.join("\n")).toContain("store.writer_thread_stopped");
+      expect((await writer([toRow(msg(1)), toRow(msg(2))])).size).toBe(2);
+    } finally {
+      await writer.close();
+    }
+    const db = new Database(file, { readonly: true });
+    expect((db.query("SELECT COUNT(*) AS n FROM chat_message").get() as { n: number }).n).toBe(2);
+    db.close();
   });
 
   test("a checkpointer that cannot open its file hands checkpoints back to the writers", async () => {

@@ -2,16 +2,7 @@
 // falls back to SQLite's own checkpoints on commit when that thread cannot run.
 import { everyInterval, type Logger } from "../../log.ts";
 import type { CheckpointConfig, CheckpointReport } from "./checkpoint-worker.ts";
-
-/**
- * The worker's module: beside this file under `bun run`; in an executable built by
- * `bun build --compile` (with the worker as a second entrypoint, package.json `build`) the
- * embedded one, named by its path from the project root.
- */
-function workerEntry(): string {
-  if (Bun.main.startsWith("/$bunfs/")) return "./lib/adapters/sql/checkpoint-worker.ts";
-  return new URL("./checkpoint-worker.ts", import.meta.url).href;
-}
+import { workerEntry } from "./worker-entry.ts";
 
 export interface Checkpointer {
   /** Stops the thread (the last connection to close checkpoints the rest). */
@@ -35,7 +26,7 @@ export function startCheckpointer(filename: string, log: Logger, fallback: () =>
     fallback();
   };
   try {
-    worker = new Worker(workerEntry(), { ref: false });
+    worker = new Worker(workerEntry("checkpoint-worker.ts"), { ref: false });
     worker.onmessage = (event: MessageEvent<CheckpointReport>) => {
       if (!("error" in event.data)) return void (errorsInARow = 0);
       failed({ err: event.data.error });

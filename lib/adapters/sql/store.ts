@@ -6,7 +6,8 @@ import type { Logger } from "../../log.ts";
 import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "../../protocol/ids.ts";
 import { SELECT_COLS, fromRow, toRow } from "./rows.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
-import { createGroupCommit, sqliteFileWriter, sqlWriter } from "./writer.ts";
+import { createGroupCommit, sqlWriter } from "./writer.ts";
+import { sqliteThreadWriter, type FileWriter } from "./writer-thread.ts";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 
 
@@ -37,7 +38,7 @@ export type SqlStore = MessageStore & {
 export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   const { sql, dialect, filename } = openSql(opts.url);
   await migrate(sql, dialect);
-  const fileWriter = filename ? sqliteFileWriter(filename) : undefined;
+  const fileWriter = filename ? sqliteThreadWriter(filename, opts.log) : undefined;
   const checkpointer = fileWriter && checkpointBeside(sql, fileWriter, filename!, opts.log);
   const writer = createGroupCommit({
     writeRows: fileWriter ?? sqlWriter(sql),
@@ -120,7 +121,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
       closed = true;
       await writer.drain();
       checkpointer?.stop();
-      fileWriter?.close();
+      await fileWriter?.close();
       await sql.close();
     },
   };
@@ -131,7 +132,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
  * thread fails, both connections checkpoint on commit again, every 10,000 WAL pages (measured on
  * 40,000 rows in batches of 20: 65 µs a row with SQLite's default of 1,000, 42 µs with 10,000).
  */
-function checkpointBeside(sql: SQL, writer: ReturnType<typeof sqliteFileWriter>, filename: string, log: Logger): Checkpointer {
+function checkpointBeside(sql: SQL, writer: FileWriter, filename: string, log: Logger): Checkpointer {
   const autocheckpoint = (pages: number) => {
     writer.autocheckpoint(pages);
     sql.unsafe(`PRAGMA wal_autocheckpoint = ${pages}`).catch((err) => log.warn("store.pragma_failed", { err }));

@@ -33,7 +33,8 @@ export function sqlWriter(sql: SQL): RowWriter {
 }
 
 /**
- * For a SQLite file, one prepared statement run per row inside one transaction (bun:sqlite): the
+ * For a SQLite file on the event loop (the fallback of the writer thread, writer-thread.ts), one
+ * prepared statement run per row inside one transaction (bun:sqlite): the
  * profile showed Bun.SQL re-preparing the multi-row INSERT of every batch size, and half of the
  * sending instance's CPU in it.
  */
