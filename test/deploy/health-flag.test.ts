@@ -18,7 +18,7 @@ const probe = (env: Record<string, string>) =>
 test("--health exits 0 for a ready instance on PORT and 1 where nothing listens", async () => {
   expect(await probe({ PORT: String(t.instance.port) })).toBe(0);
   expect(await probe({ PORT: "1" })).toBe(1);
-});
+}, 20_000);
 
 test("--health asks 127.0.0.1 for an instance bound to every address, else the bound address", () => {
   expect(probeUrl({ bindHost: "0.0.0.0", port: 8875, portBase: 875 })).toBe("http://127.0.0.1:8875/health");

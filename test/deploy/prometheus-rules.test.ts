@@ -62,5 +62,5 @@ describe.skipIf(!!missing)("promtool", () => {
         expect({ alert, broken, failed: code !== 0 }).toEqual({ alert, broken, failed: true });
       }
     }
-  });
+  }, 30_000);
 });
