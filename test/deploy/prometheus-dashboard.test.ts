@@ -212,7 +212,8 @@ describe.skipIf(!!missing)("the dashboard's queries on a real Prometheus scrapin
         }
       : {
           A: perInstance((v) => (expect(v).toBeGreaterThanOrEqual(1), expect(v).toBeLessThanOrEqual(500))),
-          B: perInstance((v) => (expect(v).toBeGreaterThanOrEqual(1), expect(v).toBeLessThanOrEqual(500))),
+          // histogram_quantile interpolates within a bucket: batches of 1 row (le="1") give 0.99.
+          B: perInstance((v) => (expect(v).toBeGreaterThan(0), expect(v).toBeLessThanOrEqual(500))),
         },
     "Dependency state": {
       A: perInstance((v) => expect(v).toBe(1)),
