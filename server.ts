@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, type Config } from "./lib/config.ts";
 import { startInstance } from "./lib/instance.ts";
 import { createLogger } from "./lib/log.ts";
+import { probeHealth, probeUrl } from "./lib/transport/http/health-probe.ts";
 
 let config: Config;
 try {
@@ -11,6 +12,8 @@ try {
   console.error(`im-server: ${err.message}`);
   process.exit(1);
 }
+// `--health`: ask the instance this environment describes (PORT, else PORT_BASE) and exit 0 or 1.
+if (Bun.argv.includes("--health")) process.exit((await probeHealth(probeUrl(config))) ? 0 : 1);
 const log = createLogger(config.logLevel);
 
 // Signal handlers first: a SIGTERM that comes while the instance starts (or just after it says it

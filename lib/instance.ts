@@ -45,6 +45,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
   });
   adapters.bus.onEnvelope(chat.deliverRemote);
+  metrics.watch({ checks: adapters.checks, routesTrusted: () => membership.routesTrusted() });
 
   const auth = createAuth(config.authSecret);
   const ws = createWebSocketTransport({ ...config, chat, auth, fullMarks: adapters.fullMarks, log: ilog, metrics, draining: () => draining });

@@ -13,12 +13,22 @@ test("compose.yaml is valid for docker-compose and runs the services, three inst
   expect(out.match(/nofile:/g)?.length).toBe(3); // each instance raises its open-files limit
 });
 
-test("the Dockerfile builds from oven/bun with locked dependencies in their own layer, as a non-root user, with a health check", async () => {
+test("the Dockerfile compiles the executable as `bun run build` does and ships it alone on Debian slim, as a non-root user, with a health check", async () => {
   const text = await Bun.file(`${ROOT}/Dockerfile`).text();
-  expect(text).toMatch(/^FROM oven\/bun:\S+/m);
-  expect(text).toContain("COPY package.json bun.lock ./");
-  expect(text).toContain("bun install --frozen-lockfile");
-  expect(text).toMatch(/^USER bun$/m);
-  expect(text).toMatch(/^HEALTHCHECK .*\n?.*\/health/m);
-  for (const path of ["server.ts", "lib", "client"]) expect(text).toContain(path);
+  const pkg = await Bun.file(`${ROOT}/package.json`).json();
+  expect(pkg.scripts.build).toStartWith("bun build --compile ");
+  const [build, release] = text.split(/^FROM /m).slice(1);
+  expect(build).toMatch(/^oven\/bun:\S+ AS build$/m);
+  expect(build).toContain("COPY package.json bun.lock");
+  expect(build).toContain("bun install --frozen-lockfile");
+  expect(build).toMatch(/^RUN bun run build$/m);
+  for (const path of ["server.ts", "lib", "client"]) expect(build).toMatch(new RegExp(`^COPY .*\\b${path}\\b`, "m"));
+  expect(release).toMatch(/^debian:bookworm-slim AS release$/m);
+  // Only the executable crosses over, and nothing in the final image runs bun.
+  expect(release.match(/^COPY .*$/gm)).toEqual(["COPY --from=build /src/dist/im-server /app/im-server"]);
+  expect(release).not.toMatch(/\bbun\b/);
+  expect(release).toMatch(/^USER im$/m);
+  expect(release).toContain("chown im:im /app/data");
+  expect(release).toMatch(/^HEALTHCHECK [^\n]*\\\n\s*CMD \["\/app\/im-server", "--health"\]$/m);
+  expect(release).toMatch(/^ENTRYPOINT \["\/app\/im-server"\]$/m);
 });

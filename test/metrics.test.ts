@@ -32,6 +32,15 @@ test("/metrics parses with a Prometheus text parser and counts what happened", a
   expect(value("im_errors_total", { code: "BAD_JSON" })).toBe(1);
   expect(value("im_messages_delivered_total", { origin: "local" })).toBe(1);
   expect(byName.get("im_store_write_seconds")?.type).toBe("HISTOGRAM");
+  // The allocation-free histograms (lib/adapters/histogram.ts) parse like prom-client's own.
+  const ack = byName.get("im_message_ack_seconds")?.metrics[0];
+  expect(byName.get("im_message_ack_seconds")?.type).toBe("HISTOGRAM");
+  expect(Number((ack as any)?.count)).toBe(1);
+  expect(Number(ack?.buckets?.["+Inf"])).toBe(1);
+  expect(Number((byName.get("im_store_write_seconds")?.metrics[0] as any)?.count)).toBe(1);
+  expect(value("im_replays_total", { recovered: "true" })).toBe(0);
+  expect(value("im_dependency_up", { dependency: "store" })).toBe(1);
+  expect(value("im_routes_trusted")).toBe(1);
   for (const name of ["im_bus_publish_seconds", "im_lock_wait_seconds", "im_count_flush_lag_seconds", "im_nodejs_eventloop_lag_seconds", "im_bus_outbox_frames"]) {
     expect(byName.has(name)).toBe(true);
   }

@@ -63,6 +63,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     const frames = await createFrameBus(link, { instanceId, routing: config.routing, log: ilog });
     closing("frame bus", () => frames.close());
     const bus = createOutbox(frames, { log: ilog, onBacklog: (n) => metrics.outboxBacklog.set(n) });
+    metrics.outboxCapacity.set(bus.maxFrames);
     closing("outbox", () => bus.close());
     const persist = await createPersistQueue(link, { instanceId, log: ilog });
     closing("persist queue", () => persist.close());

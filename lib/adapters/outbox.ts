@@ -25,6 +25,8 @@ interface Held {
 export type Outbox = MessageBus & {
   /** Frames waiting for the bus. */
   readonly backlog: number;
+  /** Most frames it holds. */
+  readonly maxFrames: number;
   /** Gives held frames a last second, then fails them. */
   close(): Promise<void>;
 };
@@ -80,6 +82,7 @@ export function createOutbox(bus: MessageBus, opts: OutboxOptions): Outbox {
     get backlog() {
       return held.length;
     },
+    maxFrames,
     publish(targets, envelope) {
       if (closed) return Promise.reject(new Error("outbox is closed"));
       // Behind held frames, a new one waits its turn so order is kept.

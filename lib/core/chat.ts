@@ -101,6 +101,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const clientMsgId = chatMsg.clientMsgId;
     if (type === MsgType.CONNECT_INIT) {
       const replay = await connect.init(state, chatMsg);
+      if (replay) metrics.replayed?.(replay.replayed, replay.recovered);
       return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay });
     }
     if (type === MsgType.KEEPALIVE) return undefined;
@@ -116,7 +117,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       await receipts.sign(chatMsg.msgId, userId, state.conn.id);
       return clientMsgId ? encodeAck({ clientMsgId, msgId: chatMsg.msgId! }) : undefined;
     }
+    const started = performance.now();
     const saved = await send.chat(userId, state.conn.id, chatMsg);
+    metrics.acked?.((performance.now() - started) / 1000);
     return clientMsgId ? encodeAck({ clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }) : undefined;
   }
 

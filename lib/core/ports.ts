@@ -174,4 +174,8 @@ export interface CoreMetrics {
   published(mode: "direct" | "fanout", seconds: number): void;
   publishFailed(): void;
   consumed(): void;
+  /** A chat message was stored and handed on (its ack may go out), `seconds` after its frame was handled. */
+  acked?(seconds: number): void;
+  /** A CONNECT_INIT replayed `messages`; `recovered` as in its ack (false: the client should read history). */
+  replayed?(messages: number, recovered: boolean): void;
 }

@@ -48,6 +48,10 @@ describe("the executable alone in an empty folder (standalone)", () => {
       const history = (await (await fetch(`${url}/chat/list/bin-a/bin-b?pageSize=100`, { method: "POST" })).json()) as any;
       expect(history.data.records).toBe(50);
       expect(await (await fetch(`${url}/metrics`)).text()).toContain("im_frames_in_total");
+      // The Dockerfile's HEALTHCHECK: the executable asks its own instance (PORT) and exits 0 or 1.
+      const probe = (port: number) => Bun.spawn([binary, "--health"], { cwd: alone, env: { ...process.env, PORT: String(port), LOG_LEVEL: "silent" } }).exited;
+      expect(await probe(node.port)).toBe(0);
+      expect(await probe(1)).toBe(1);
       // The embedded checkpointer thread copies the rows into the database file itself.
       const file = join(alone, "data", "chat.db");
       expect(existsSync(file)).toBe(true);

@@ -32,6 +32,7 @@ export const REDIS_DB = {
   amqpPartition: 0,
   storePartition: 0,
   binary: 0,
+  prometheus: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
