@@ -26,7 +26,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const adapters =
     config.mode === "cluster"
       ? await (await import("./adapters/cluster.ts")).createClusterAdapters(config, log, metrics)
-      : await createStandaloneAdapters(config, log);
+      : await createStandaloneAdapters(config, log, metrics);
   const { instanceId, lease, self } = adapters;
   const ilog = adapters.log;
   const ids = createSnowflake(adapters.workerId);

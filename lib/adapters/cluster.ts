@@ -32,7 +32,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     const redisLink = await connectRedis({ url: config.redisUrl!, timeoutMs: config.redisTimeoutMs, log });
     closing("redis", () => redisLink.close());
     const { redis } = redisLink;
-    const store = await createSqlStore({ url: config.databaseUrl, log });
+    const store = await createSqlStore({ url: config.databaseUrl, log, onBatch: (rows) => metrics.storeBatch.observe(rows) });
     closing("store", () => store.close());
     const groups = await createSqlGroups(store.sql);
 

@@ -2,6 +2,7 @@
 import type { Config } from "../config.ts";
 import { instanceIdOf } from "../core/directory.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "./metrics.ts";
 import { closeInOrder, type Adapters } from "./adapters.ts";
 import { createLocalBus } from "./memory/bus.ts";
 import { createLocalFullMarks } from "./memory/full-marks.ts";
@@ -12,8 +13,8 @@ import { createMemoryUnread } from "./memory/unread.ts";
 import { createSqlGroups } from "./sql/groups.ts";
 import { createSqlStore } from "./sql/store.ts";
 
-export async function createStandaloneAdapters(config: Config, log: Logger): Promise<Adapters> {
-  const store = await createSqlStore({ url: config.databaseUrl, log });
+export async function createStandaloneAdapters(config: Config, log: Logger, metrics: Metrics): Promise<Adapters> {
+  const store = await createSqlStore({ url: config.databaseUrl, log, onBatch: (rows) => metrics.storeBatch.observe(rows) });
   try {
     const groups = await createSqlGroups(store.sql);
     const lease = leaseFixedPort(config.bindHost, config.port ?? config.portBase);

@@ -25,13 +25,6 @@ const WINDOW_S = 10;
 /** Messages each reconnecting user has, so each of its replays sends this many frames. */
 const REPLAY_HISTORY = 5;
 const BAD_FRAME_EVERY_MS = 500;
-/**
- * The SQL writer does not report its batches yet (lib/adapters/sql/ is being optimised by someone
- * else; the one-line call is in the README's Observability section): until it does, the batch
- * panel must answer with its series and no observations. Once it reports them, this fails: set
- * it to false and the panel is checked like the others.
- */
-const STORE_BATCH_HOOK_PENDING = true;
 
 const missing = await prometheusMissing();
 if (missing) console.warn(`SKIPPED test/deploy/prometheus-dashboard.test.ts: ${missing}`);
@@ -205,16 +198,11 @@ describe.skipIf(!!missing)("the dashboard's queries on a real Prometheus scrapin
     "Broker confirm latency p50 / p99": { A: latencies(1), B: latencies(2) },
     "Outbox depth": { A: perInstance((v) => expect(v).toBe(0)), B: perInstance((v) => expect(v).toBe(10_000)) },
     "Store write latency p50 / p99": { A: latencies(1), B: latencies(2) },
-    "Store batch size": STORE_BATCH_HOOK_PENDING
-      ? {
-          A: perInstance((v) => expect(v).toBeNaN()), // 0 rows in 0 batches
-          B: perInstance((v) => expect(v).toBeNaN()),
-        }
-      : {
-          A: perInstance((v) => (expect(v).toBeGreaterThanOrEqual(1), expect(v).toBeLessThanOrEqual(500))),
-          // histogram_quantile interpolates within a bucket: batches of 1 row (le="1") give 0.99.
-          B: perInstance((v) => (expect(v).toBeGreaterThan(0), expect(v).toBeLessThanOrEqual(500))),
-        },
+    "Store batch size": {
+      A: perInstance((v) => (expect(v).toBeGreaterThanOrEqual(1), expect(v).toBeLessThanOrEqual(500))),
+      // histogram_quantile interpolates within a bucket: batches of 1 row (le="1") give 0.99.
+      B: perInstance((v) => (expect(v).toBeGreaterThan(0), expect(v).toBeLessThanOrEqual(500))),
+    },
     "Dependency state": {
       A: perInstance((v) => expect(v).toBe(1)),
       B: (s) => {
@@ -295,10 +283,9 @@ describe.skipIf(!!missing)("the dashboard's queries on a real Prometheus scrapin
     });
   }
 
-  test("the store batch hook is as the batch panel's check assumes", async () => {
+  test("the store reports its batches", async () => {
     const batches = await prom.query("sum(im_store_batch_rows_count)", evalAtS);
-    if (STORE_BATCH_HOOK_PENDING) expect(oneValue(batches)).toBe(0);
-    else expect(oneValue(batches)).toBeGreaterThan(0);
+    expect(oneValue(batches)).toBeGreaterThan(0);
   });
 
   test("the alert rules evaluate without errors over metric names the instances expose, and none fires", async () => {

@@ -17,6 +17,8 @@ export interface SqlStoreOptions {
   log: Logger;
   /** Most rows in one INSERT (default 500). */
   maxBatch?: number;
+  /** Told the size of each batch of writes (a metric). */
+  onBatch?(rows: number): void;
 }
 
 export type SqlStore = MessageStore & {
@@ -49,6 +51,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     },
     log: opts.log,
     maxBatch: opts.maxBatch ?? 500,
+    onBatch: opts.onBatch,
     // PostgreSQL: the next batch is sent while the previous one commits (the pool has connections).
     maxInFlight: dialect === "postgres" ? 2 : 1,
     minGapMs: fileWriter ? 2 : 0,

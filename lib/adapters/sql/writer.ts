@@ -84,6 +84,8 @@ export interface GroupCommitOptions {
    * store uses 2 ms: measured at 15,000 msg/s, p50 4.6–4.9 ms against 6.3–7.4 ms, same CPU.
    */
   minGapMs?: number;
+  /** Told the size of each batch as it starts (a metric). */
+  onBatch?(rows: number): void;
 }
 
 /**
@@ -146,6 +148,7 @@ export function createGroupCommit(opts: GroupCommitOptions) {
       lastStart = performance.now();
       const batch = queue.length <= opts.maxBatch ? queue : queue.slice(0, opts.maxBatch);
       queue = batch === queue ? [] : queue.slice(batch.length);
+      opts.onBatch?.(batch.length);
       const job: Promise<void> = writeBatch(batch)
         .then(writes.ok)
         .catch((err) => {
