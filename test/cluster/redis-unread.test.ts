@@ -9,7 +9,7 @@ import type { StoredMsg } from "../../lib/core/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { eventually } from "../support/wait.ts";
 import { useFlushedRedis } from "../support/redis.ts";
-import { createRedisUnread } from "../../lib/adapters/redis/unread.ts";
+import { createRedisUnread, type UnreadRedis } from "../../lib/adapters/redis/unread.ts";
 import { REDIS_DB, amqpUrl, rabbitmqctl, redisUrl } from "../support/services.ts";
 
 const REDIS_URL = redisUrl(REDIS_DB.unread);
@@ -44,6 +44,40 @@ describe("redis unread counters", () => {
   test("counts written by a seed service are read, and values that are not numbers are skipped", async () => {
     await useRedis().hset("chat_msg_list:r3", "s1", "7", "s2", "garbage");
     expect(await unread().get("r3")).toEqual({ s1: 7 });
+  });
+
+  test("the increments of one turn go in one pipeline, one HINCRBY … n per (receiver, sender)", async () => {
+    const redis = useRedis();
+    const sent: Array<[string, string, number]> = [];
+    let pipelines = 0;
+    const counting = {
+      hincrby: redis.hincrby.bind(redis),
+      hgetall: redis.hgetall.bind(redis),
+      hset: redis.hset.bind(redis),
+      pipeline() {
+        pipelines++;
+        const p = redis.pipeline();
+        const hincrby = p.hincrby.bind(p);
+        p.hincrby = ((key: string, field: string, n: number) => (sent.push([key, field, n]), hincrby(key, field, n))) as typeof p.hincrby;
+        return p;
+      },
+    } as unknown as UnreadRedis;
+    const counters = createRedisUnread(counting);
+    const inc = (receiverId: string, senderId: string) => counters.increment({ receiverId, senderId });
+    await Promise.all([inc("r5", "s1"), inc("r5", "s1"), inc("r5", "s2"), inc("r6", "s1"), inc("r5", "s1")]);
+    expect(pipelines).toBe(1);
+    expect(sent.sort()).toEqual([["chat_msg_list:r5", "s1", 3], ["chat_msg_list:r5", "s2", 1], ["chat_msg_list:r6", "s1", 1]]);
+    expect(await counters.get("r5")).toEqual({ s1: 3, s2: 1 });
+    await inc("r6", "s1"); // a later turn: a pipeline of its own
+    expect(pipelines).toBe(2);
+    expect(await counters.get("r6")).toEqual({ s1: 2 });
+  });
+
+  test("when Redis refuses a turn's pipeline, every increment of that turn rejects", async () => {
+    const failing = { pipeline: () => ({ hincrby() {}, exec: async () => [[new Error("OOM command not allowed"), null]] }) } as unknown as UnreadRedis;
+    const counters = createRedisUnread(failing);
+    const both = [counters.increment({ receiverId: "r7", senderId: "s1" }), counters.increment({ receiverId: "r8", senderId: "s2" })];
+    for (const p of both) await expect(p).rejects.toThrow("OOM");
   });
 
   test("concurrent increments are not lost", async () => {

@@ -18,9 +18,38 @@ export const unreadKey = (receiverId: string) => `chat_msg_list:${receiverId}`;
  * caller's.
  */
 export function createRedisUnread(redis: UnreadRedis): RedisUnread {
+  /** The increments of this turn of the event loop, merged per (receiver, sender), and their one outcome. */
+  let turn: { counts: Map<string, Map<string, number>>; done: Promise<void> } | undefined;
+
+  /** Writes a turn's counts in one pipeline: one HINCRBY … n per (receiver, sender), one promise for all. */
+  async function flush(counts: Map<string, Map<string, number>>): Promise<void> {
+    const p = redis.pipeline();
+    for (const [receiverId, bySender] of counts) for (const [senderId, n] of bySender) p.hincrby(unreadKey(receiverId), senderId, n);
+    const failed = ((await p.exec()) ?? []).find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
   return {
-    async increment({ receiverId, senderId }) {
-      await redis.hincrby(unreadKey(receiverId), senderId, 1);
+    /**
+     * Counted with the other increments of the same turn (a store batch resolves together): one
+     * round trip and one promise for all of them. Resolves once written; rejects, for every
+     * increment of the turn, when Redis did not take them (the caller then counts another way).
+     */
+    increment({ receiverId, senderId }) {
+      if (!turn) {
+        const counts = new Map<string, Map<string, number>>();
+        const done = new Promise<void>((resolve, reject) =>
+          setImmediate(() => {
+            turn = undefined;
+            flush(counts).then(resolve, reject);
+          }),
+        );
+        turn = { counts, done };
+      }
+      let bySender = turn.counts.get(receiverId);
+      if (!bySender) turn.counts.set(receiverId, (bySender = new Map()));
+      bySender.set(senderId, (bySender.get(senderId) ?? 0) + 1);
+      return turn.done;
     },
     async incrementMany(receiverIds, senderId) {
       const p = redis.pipeline();
