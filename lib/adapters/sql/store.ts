@@ -3,8 +3,9 @@
 import type { SQL } from "bun";
 import type { MessageStore, StoredMsg } from "../../core/ports.ts";
 import type { Logger } from "../../log.ts";
-import { EVERYONE, SYSTEM_SENDER, isGroupId, isMsgId } from "../../protocol/ids.ts";
-import { SELECT_COLS, fromRow, toRow } from "./rows.ts";
+import { isMsgId } from "../../protocol/ids.ts";
+import { fromRow, toRow } from "./rows.ts";
+import { afterQuery, firstOfQuery, getQuery, historyQueries, markReadQuery } from "./queries.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
 import { createGroupCommit, sqlWriter } from "./writer.ts";
 import { sqliteThreadWriter, type FileWriter } from "./writer-thread.ts";
@@ -45,8 +46,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   const writer = createGroupCommit({
     writeRows: fileWriter ?? sqlWriter(sql),
     async firstOf(senderId, clientMsgId) {
-      const [first] = await sql`SELECT CAST(id AS TEXT) AS id, chat_time FROM chat_message
-        WHERE sender_id = ${senderId} AND client_msg_id = ${clientMsgId}`;
+      const [first] = await sql.unsafe(...firstOfQuery(senderId, clientMsgId));
       return first && { msgId: first.id, chatTime: first.chat_time };
     },
     log: opts.log,
@@ -66,41 +66,18 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
       return writer.save(msg);
     },
     async history(a, b, page, pageSize) {
-      // A group's history is every message to it; "system" is the broadcasts to everyone or to `a`.
-      const [where, params] = isGroupId(b)
-        ? ["receiver_id = $1", [b]]
-        : b === SYSTEM_SENDER
-          ? [`(receiver_id = $1 OR receiver_id = '${EVERYONE}') AND sender_id = $2`, [a, b]]
-          : ["(sender_id = $1 AND receiver_id = $2) OR (sender_id = $2 AND receiver_id = $1)", [a, b]];
-      const [{ n }] = await sql.unsafe(`SELECT COUNT(*) AS n FROM chat_message WHERE ${where}`, params);
-      const k = params.length;
-      // Qualified: a bare "id" in ORDER BY is the TEXT alias of SELECT_COLS and sorts "10" before "9".
-      const rows = await sql.unsafe(
-        `SELECT ${SELECT_COLS} FROM chat_message WHERE ${where}
-         ORDER BY chat_message.id DESC LIMIT $${k + 1} OFFSET $${k + 2}`,
-        [...params, pageSize, (page - 1) * pageSize],
-      );
+      const q = historyQueries(a, b, page, pageSize);
+      const [{ n }] = await sql.unsafe(...q.count);
+      const rows = await sql.unsafe(...q.page);
       return { records: Number(n), rows: rows.map(fromRow).reverse() };
     },
     async after(userId, afterMsgId, limit, alsoTo = []) {
       if (!isMsgId(afterMsgId)) return [];
-      // SQLite numbers "$n" parameters in order of first appearance: keep them ascending in the text.
-      const extra = alsoTo.map((_, i) => `$${i + 3}`).join(", ");
-      const limitParam = `$${alsoTo.length + 3}`;
-      const rows = await sql.unsafe(
-        `SELECT ${SELECT_COLS} FROM (
-           SELECT * FROM chat_message WHERE sender_id = $1 AND id > $2
-           UNION ALL
-           SELECT * FROM chat_message WHERE receiver_id = $1 AND sender_id <> $1 AND id > $2
-           ${extra ? `UNION ALL SELECT * FROM chat_message WHERE receiver_id IN (${extra}) AND sender_id <> $1 AND id > $2` : ""}
-         ) AS m ORDER BY m.id LIMIT ${limitParam}`,
-        [userId, afterMsgId, ...alsoTo, limit],
-      );
-      return rows.map(fromRow);
+      return (await sql.unsafe(...afterQuery(userId, afterMsgId, limit, alsoTo))).map(fromRow);
     },
     async get(msgId) {
       if (!isMsgId(msgId)) return undefined;
-      const rows = await sql.unsafe(`SELECT ${SELECT_COLS} FROM chat_message WHERE id = $1`, [msgId]);
+      const rows = await sql.unsafe(...getQuery(msgId));
       return rows.length ? fromRow(rows[0]) : undefined;
     },
     async adopt(msg) {
@@ -109,7 +86,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     },
     async markRead(msgId) {
       if (!isMsgId(msgId)) return false;
-      const res = await sql`UPDATE chat_message SET is_read = 1 WHERE id = ${msgId}`;
+      const res = await sql.unsafe(...markReadQuery(msgId));
       return res.count > 0;
     },
     async health() {
