@@ -27,13 +27,19 @@ export function socketOf(raw: zk.Client): { destroy(): void } | undefined {
   return (raw as unknown as { connectionManager?: { socket?: { destroy(): void } } }).connectionManager?.socket;
 }
 
-/** Ends a client, also one still trying to connect (the library would otherwise retry forever). */
+/**
+ * Ends a client, also one still trying to connect (the library would otherwise retry forever). The
+ * socket goes at once: close() queues CLOSE_SESSION at xid 0, and an attempt's ConnectResponse
+ * arriving later on the same socket (a silent link that heals just after the attempt was given up)
+ * was read as that request's reply, its session id taken for an error code, and the library threw
+ * `Unknown code` from its socket handler: an uncaught exception that ended the instance. A live
+ * session is closed by ZkClient.close(), which waits for the server's answer before calling this.
+ */
 export function shutdown(raw: zk.Client): void {
   raw.removeAllListeners();
   try {
-    raw.close();
+    raw.close(); // CLOSING: a closed socket is not reopened
   } catch {} // close() on a client with no socket yet throws inside the library
-  // Once CLOSING, a closed socket is not reopened.
-  setTimeout(() => socketOf(raw)?.destroy(), 1000).unref();
+  socketOf(raw)?.destroy();
 }
 
