@@ -16,7 +16,7 @@ export interface ChatDeps {
   instanceId: string;
   counts: OnlineCounts;
   bus: MessageBus;
-  routes: Pick<SessionRoutes, "add" | "remove" | "lookup">;
+  routes: Pick<SessionRoutes, "add" | "remove" | "lookup" | "missedSince">;
   store: MessageStore;
   unread: UnreadCounters;
   groups: GroupStore;

@@ -12,7 +12,7 @@ import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
 
 export interface ConnectDeps {
   sessions: LocalSessions;
-  routes: Pick<SessionRoutes, "add" | "remove">;
+  routes: Pick<SessionRoutes, "add" | "remove" | "missedSince">;
   store: MessageStore;
   groups: GroupStore;
   log: Logger;
@@ -61,6 +61,7 @@ export function createConnect(deps: ConnectDeps) {
   const routesAdd = failureStreak(log, "routes.add_failed");
   const routesRemove = failureStreak(log, "routes.remove_failed");
   const catchUps = failureStreak(log, "catch_up.failed");
+  const missedMarks = failureStreak(log, "routes.missed_mark_unread");
   const due: Array<{ state: ConnState; userId: string; afterMsgId: string }> = [];
   let running = 0;
 
@@ -147,6 +148,17 @@ export function createConnect(deps: ConnectDeps) {
     }
   }
 
+  /**
+   * Where a replay starts: after the client's `msgId`, or from the user's mark of possibly missed
+   * messages if that is earlier (an instance that held the user left everyone's view; it may have
+   * gone on delivering to this device newer messages than the ones routed nowhere meanwhile).
+   */
+  function replayFrom(msgId: string, missedSinceMs: number | undefined): string {
+    if (missedSinceMs === undefined || !isMsgId(msgId)) return msgId;
+    const mark = snowflakeFloor(missedSinceMs);
+    return BigInt(mark) < BigInt(msgId) ? mark : msgId;
+  }
+
   return {
     catchUpAll,
 
@@ -175,14 +187,12 @@ export function createConnect(deps: ConnectDeps) {
       deps.countsChanged();
       if (chatMsg.msgId) state.held = [];
       const routing = deps.now(); // before the write: the catch-up reads from before it
-      try {
-        await deps.routes.add(userId, state.conn.id);
-        routesAdd.ok();
-      } catch (err) {
-        routesAdd.fail({ err }); // rebuilt from live connections when the dependency returns
-      }
+      const [, missedSince] = await Promise.all([
+        deps.routes.add(userId, state.conn.id).then(routesAdd.ok, (err) => routesAdd.fail({ err })), // rebuilt from live connections when the dependency returns
+        chatMsg.msgId ? deps.routes.missedSince(userId).catch((err) => void missedMarks.fail({ err })) : undefined,
+      ]);
       scheduleCatchUp(state, userId, routing, chatMsg.msgId); // timed from after the write
-      return chatMsg.msgId ? replay(state, userId, chatMsg.msgId, chatMsg.clientMsgId) : undefined;
+      return chatMsg.msgId ? replay(state, userId, replayFrom(chatMsg.msgId, missedSince), chatMsg.clientMsgId) : undefined;
     },
 
     /** A closed connection: unbound (once), uncounted and unrouted. */

@@ -3,6 +3,7 @@
 import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
 import type { InstanceEvents, PortLease, SessionRoutes } from "./ports.ts";
+import { CATCH_UP_LOOKBACK_MS } from "./route-cache.ts";
 
 /** How long lookups are not trusted while the instances rebuild their routes. */
 export const ROUTES_REBUILD_GRACE_MS = 10_000;
@@ -62,7 +63,10 @@ export function createMembership(deps: MembershipDeps) {
     if (instanceId === deps.instanceId) return; // our own old registration after a session expiry
     distrustFor(ROUTES_REBUILD_GRACE_MS, `instance ${instanceId} left`);
     void work.track(lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err })));
-    void work.track(routes.purgeInstance(instanceId).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err })));
+    // Its users may have missed messages from now on (routed nowhere once this grace is over): a
+    // device that reconnects replays from the mark, whatever newer message that instance gave it.
+    const missedSince = now() - CATCH_UP_LOOKBACK_MS;
+    void work.track(routes.purgeInstance(instanceId, missedSince).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err })));
   });
   // Registered again after a lost session: while this instance was out of the others' view, they
   // acked its users' messages and routed them nowhere (they are in the store). Once the routes are

@@ -110,6 +110,9 @@ export interface MessageBus {
   readonly acceptsMore: boolean;
 }
 
+/** How long a user's mark of possibly missed messages is kept after the last purge that set it. */
+export const MISSED_MARK_TTL_MS = 3_600_000;
+
 /** Which instances hold connections of which users, cluster-wide. */
 export interface SessionRoutes {
   /** Records that this instance holds connection `connId` of `userId`. */
@@ -118,8 +121,15 @@ export interface SessionRoutes {
   remove(userId: string, connId: string): Promise<void>;
   /** Ids of the live instances, this one included, that hold a connection of any of `userIds`. */
   lookup(userIds: readonly string[]): Promise<string[]>;
-  /** Removes every entry of an instance that left the cluster. */
-  purgeInstance(instanceId: string): Promise<number>;
+  /**
+   * Removes every entry of an instance that left the cluster; how many. With `missedSinceMs`, each
+   * user whose entry went is marked as possibly missing live messages since then (that instance
+   * may still serve it, out of everyone's view, and die before it catches its devices up): the
+   * earliest mark is kept, for MISSED_MARK_TTL_MS after the last one.
+   */
+  purgeInstance(instanceId: string, missedSinceMs?: number): Promise<number>;
+  /** The earliest such mark of `userId` (ms), if any: a replay reaches back to it. */
+  missedSince(userId: string): Promise<number | undefined>;
   /** How many connections the routes record for this instance. */
   ownCount(): Promise<number>;
   /** Makes this instance's entries exactly `entries` ([userId, connId]). */

@@ -4,6 +4,7 @@ import Redis from "ioredis";
 import { useFlushedRedis } from "../support/redis.ts";
 import { createRedisSessionRoutes, RedisUnavailableError } from "../../lib/adapters/redis/session-routes.ts";
 import { silentLogger } from "../../lib/log.ts";
+import { MISSED_MARK_TTL_MS } from "../../lib/core/ports.ts";
 import { REDIS_DB, redisUrl } from "../support/services.ts";
 
 const REDIS_URL = redisUrl(REDIS_DB.sessionRoutes);
@@ -57,6 +58,28 @@ describe("redis session routes", () => {
     expect(await alive.purgeInstance("10.0.2.1_885")).toBe(2);
     expect(await useRedis().hgetall(`${p}sess:u1`)).toEqual({ "10.0.2.1_875#c1": "10.0.2.1_875" });
     expect(await useRedis().exists(`${p}sess:u2`, `${p}inst:10.0.2.1_885`)).toBe(0);
+  });
+
+  test("a purge with a time marks each purged user as possibly missing messages since then; the earliest mark stays, its life extended", async () => {
+    const p = freshPrefix();
+    live.add("10.0.4.1_875").add("10.0.4.1_885").add("10.0.4.1_895");
+    const alive = routesOf("10.0.4.1_875", p);
+    await routesOf("10.0.4.1_885", p).add("u1", "c1");
+    await routesOf("10.0.4.1_885", p).add("u1", "c2");
+    await routesOf("10.0.4.1_895", p).add("u1", "c3");
+    await routesOf("10.0.4.1_895", p).add("u2", "c4");
+    live.delete("10.0.4.1_885");
+    live.delete("10.0.4.1_895");
+    expect(await alive.missedSince("u1")).toBeUndefined();
+    expect(await alive.purgeInstance("10.0.4.1_885", 1_000)).toBe(2);
+    expect(await alive.missedSince("u1")).toBe(1_000);
+    expect(await alive.missedSince("u2")).toBeUndefined(); // not held by that instance
+    await useRedis().pexpire(`${p}missed:u1`, 5_000);
+    expect(await alive.purgeInstance("10.0.4.1_895", 2_000)).toBe(2);
+    expect(await alive.missedSince("u1")).toBe(1_000); // the earlier gap is still to be replayed
+    expect(await alive.missedSince("u2")).toBe(2_000);
+    expect(await useRedis().pttl(`${p}missed:u1`)).toBeGreaterThan(MISSED_MARK_TTL_MS - 60_000);
+    expect(await alive.purgeInstance("10.0.4.1_885")).toBe(0); // a purge without a time marks nothing
   });
 
   test("purgeInstance leaves an instance alone that is live again under the same id", async () => {

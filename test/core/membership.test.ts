@@ -157,3 +157,30 @@ test("registered again without a lost session (its node was deleted), no catch-u
   await c.advance(5000);
   expect(messages(bob)).toEqual(["live"]);
 });
+
+test("an instance out of the view that dies before it is registered again: its users replay from the mark the purge left, though it gave them newer messages", async () => {
+  c = await startMemoryCluster();
+  const [a, b] = [await c.join(), await c.join()];
+  const alice = await a.connect("alice");
+  const bob = await b.connect("bob");
+  const carol = await b.connect("carol");
+  await c.advance(2000);
+  c.leave(b); // b lost its session but still serves bob and carol; a purges their routes
+  await a.membership.idle();
+  expect(c.missed.has("bob")).toBe(true);
+  await c.advance(ROUTES_REBUILD_GRACE_MS);
+  await a.send(alice, words("alice", "bob", "routed nowhere"));
+  expect(alice.sent.at(-1).ack).toBeDefined();
+  expect(messages(bob)).toEqual([]);
+  await c.advance(15_000);
+  await b.send(carol, words("carol", "bob", "from b itself")); // b delivers to bob locally
+  expect(messages(bob)).toEqual(["from b itself"]);
+
+  // b is killed before it registers again: no catch-up. bob reconnects on a and replays from the
+  // highest msgId it saw minus the 10 s margin README asks for, which is after "routed nowhere".
+  const highest = bob.sent.filter((f) => f.chatMsg?.msgId).at(-1).chatMsg.msgId;
+  const from = String(BigInt(highest) - (10_000n << 22n));
+  const again = await a.connect();
+  await a.send(again, { chatMsg: { senderId: "bob", msgType: 0, msgId: from } });
+  expect(messages(again)).toEqual(["routed nowhere", "from b itself"]);
+});

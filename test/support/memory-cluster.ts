@@ -39,6 +39,8 @@ export interface MemoryCluster {
   groups: GroupStore;
   /** The shared route entries: userId → (`<instanceId>#<connId>` → instanceId). */
   routes: Map<string, Map<string, string>>;
+  /** Users' marks of possibly missed messages (SessionRoutes.missedSince). */
+  missed: Map<string, number>;
   /** The port book (the seed's netty_port). */
   ports: Set<number>;
   /** Fake time of every member (core and membership). */
@@ -62,7 +64,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   let nextPort = 1;
   const cluster: MemoryCluster = {
     store, groups,
-    routes: new Map(), ports: new Set(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
+    routes: new Map(), missed: new Map(), ports: new Set(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
     join: (options = {}) => join(options),
     async advance(ms) {
       cluster.clock.now += ms;
@@ -110,11 +112,21 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
         for (const u of userIds) for (const id of cluster.routes.get(u)?.values() ?? []) if (live.has(id)) ids.add(id);
         return [...ids];
       },
-      async purgeInstance(id) {
+      async purgeInstance(id, missedSinceMs) {
         up();
         let n = 0;
-        for (const m of cluster.routes.values()) for (const [f, i] of m) if (i === id && m.delete(f)) n++;
+        for (const [userId, m] of cluster.routes) {
+          for (const [f, i] of m) {
+            if (i !== id || !m.delete(f)) continue;
+            n++;
+            if (missedSinceMs !== undefined && !cluster.missed.has(userId)) cluster.missed.set(userId, missedSinceMs);
+          }
+        }
         return n;
+      },
+      async missedSince(userId) {
+        up();
+        return cluster.missed.get(userId);
       },
       async ownCount() {
         up();

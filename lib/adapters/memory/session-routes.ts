@@ -25,6 +25,7 @@ export function createLocalRoutes(instanceId: string): SessionRoutes {
       return userIds.some((u) => conns.has(u)) ? [instanceId] : [];
     },
     purgeInstance: async () => 0,
+    missedSince: async () => undefined,
     ownCount: async () => count,
     async rebuild(entries) {
       conns.clear();

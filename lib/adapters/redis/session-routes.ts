@@ -1,10 +1,10 @@
 // Session routes in Redis: which instances hold which connections of every user (all devices).
 import type Redis from "ioredis";
 import type { Logger } from "../../log.ts";
-import type { SessionRoutes } from "../../core/ports.ts";
+import { MISSED_MARK_TTL_MS, type SessionRoutes } from "../../core/ports.ts";
 
 /** The Redis commands this module uses. */
-export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hvals" | "hlen" | "ping" | "status" | "on">;
+export type RoutesRedis = Pick<Redis, "multi" | "pipeline" | "hgetall" | "hvals" | "hlen" | "get" | "ping" | "status" | "on">;
 
 export interface RedisSessionRoutesOptions {
   redis: RoutesRedis;
@@ -54,6 +54,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   const prefix = options.keyPrefix ?? "im:";
   const sessKey = (userId: string) => `${prefix}sess:${userId}`;
   const instKey = (id: string) => `${prefix}inst:${id}`;
+  const missedKey = (userId: string) => `${prefix}missed:${userId}`;
   const ownCount = () => redis.hlen(instKey(instanceId));
   const field = (id: string, connId: string) => `${id}#${connId}`;
   let closed = false;
@@ -87,7 +88,22 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
     }
   };
 
-  const purgeInstance = async (id: string): Promise<number> => {
+  /**
+   * `p + "missed:" + userId`: since when (ms) the user may have missed live messages. Purges come
+   * in time order, so the mark already there is the earliest: NX keeps it, PEXPIRE extends it.
+   */
+  const markMissed = async (userIds: string[], sinceMs: number) => {
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const pipe = redis.pipeline();
+      for (const userId of userIds.slice(i, i + CHUNK)) {
+        pipe.set(missedKey(userId), String(sinceMs), "PX", MISSED_MARK_TTL_MS, "NX");
+        pipe.pexpire(missedKey(userId), MISSED_MARK_TTL_MS);
+      }
+      await exec(pipe);
+    }
+  };
+
+  const purgeInstance = async (id: string, missedSinceMs?: number): Promise<number> => {
     // The same <ip>_<port> may already be back (a restart on the same port): its entries are new.
     if (id !== instanceId && isLive(id)) {
       log.info("routes.purge_skipped", { instance: id, reason: "instance is live again" });
@@ -95,6 +111,7 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
     }
     ensureUp();
     const held = Object.entries(await redis.hgetall(instKey(id))).map(([connId, userId]): [string, string] => [userId, connId]);
+    if (missedSinceMs !== undefined && held.length) await markMissed([...new Set(held.map(([userId]) => userId))], missedSinceMs);
     await deleteEntries(id, held);
     if (held.length) log.info("routes.purged", { instance: id, entries: held.length });
     return held.length;
@@ -121,6 +138,12 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
     },
 
     purgeInstance,
+
+    async missedSince(userId) {
+      ensureUp();
+      const value = await redis.get(missedKey(userId));
+      return value === null ? undefined : Number(value);
+    },
 
     // Every "ready" after the first connection is a reconnect: Redis may have come back empty.
     onReset(listener) {
