@@ -53,6 +53,13 @@ const EnvSchema = v.object({
   ROUTE_CACHE_MS: v.optional(intIn(0, 10_000), "1000"),
   BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
+  WEBHOOK_URL: v.optional(
+    v.pipe(v.string(), v.maxLength(2048, "must be at most 2048 characters"), v.regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "must be an http:// or https:// URL")),
+  ),
+  WEBHOOK_SECRET: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
+  WEBHOOK_TIMEOUT_MS: v.optional(intIn(100, 60_000), "5000"),
+  WEBHOOK_QUEUE_MAX: v.optional(intIn(1, 10_000_000), "10000"),
+  WEBHOOK_RETRY_BASE_MS: v.optional(intIn(10, 600_000), "1000"),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "must be debug, info, warn, error or silent"), "info"),
 });
 
@@ -99,6 +106,8 @@ export interface Config {
   maxMsgChars: number;
   /** Bearer token of the admin routes (system broadcast); unset: they are disabled. */
   adminToken?: string;
+  /** POSTs to the app's backend when messages are stored and receivers are offline (lib/adapters/webhooks.ts). */
+  webhook?: { url: string; secret: string; timeoutMs: number; queueMax: number; retryBaseMs: number };
   /** Publish every stored ChatMsg on pitayafruits_exchange, the seed's persistence feed (cluster). */
   persistFeed: boolean;
   /** Lifetime of route lookups cached for new messages, ms (cluster, direct routing); 0: none. */
@@ -136,6 +145,9 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.output;
+  if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) {
+    throw new ConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: webhooks are signed with it (at least 16 characters), so that the backend can tell them from forgeries.");
+  }
   const clusterVars = { ZK_CONNECT: e.ZK_CONNECT, REDIS_URL: e.REDIS_URL, AMQP_URL: e.AMQP_URL };
   const set = Object.entries(clusterVars).filter(([, val]) => val !== undefined).map(([k]) => k);
   if (set.length > 0 && set.length < 3) {
@@ -174,6 +186,9 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     maxConns: e.MAX_CONNS,
     maxMsgChars: e.MAX_MSG_CHARS,
     adminToken: e.ADMIN_TOKEN,
+    webhook: e.WEBHOOK_URL
+      ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET!, timeoutMs: e.WEBHOOK_TIMEOUT_MS, queueMax: e.WEBHOOK_QUEUE_MAX, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS }
+      : undefined,
     persistFeed: e.PERSIST_FEED === "on",
     routeCacheMs: e.ROUTE_CACHE_MS,
     benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",

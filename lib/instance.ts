@@ -2,6 +2,7 @@
 // advertised; a graceful stop undoes it in reverse. server.ts runs it; tests run it in-process.
 import { createMetrics } from "./adapters/metrics.ts";
 import { createStandaloneAdapters } from "./adapters/standalone.ts";
+import { createWebhooks } from "./adapters/webhooks.ts";
 import type { Config } from "./config.ts";
 import { createChat, type Chat } from "./core/chat.ts";
 import { createMembership } from "./core/membership.ts";
@@ -32,8 +33,9 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const ids = createSnowflake(adapters.workerId);
   let draining = false;
 
+  const webhooks = config.webhook && createWebhooks({ ...config.webhook, routes: adapters.routes, log: ilog });
   const chat = createChat(
-    { ...adapters, log: ilog, metrics: metrics.core, ids, routesTrusted: () => membership.routesTrusted() },
+    { ...adapters, log: ilog, metrics: metrics.core, ids, routesTrusted: () => membership.routesTrusted(), hooks: webhooks },
     {
       routing: config.routing, replayMax: config.replayMax, maxConnsPerUser: config.maxConnsPerUser, maxMsgChars: config.maxMsgChars, redeliverResends: config.mode === "cluster",
       routeCacheMs: config.mode === "cluster" ? config.routeCacheMs : 0,
@@ -58,6 +60,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     newGroupId: () => ids.next(),
     sign: (msgId, signer) => chat.sign(msgId, signer),
     broadcast: (text) => chat.broadcast(text),
+    sendAs: (senderId, chatMsg) => chat.sendAs(senderId, chatMsg),
     self: () => ({ ...self, onlineCounts: chat.sessions.onlineCounts }),
     draining: () => draining,
     metricsText: () => metrics.text(),
@@ -98,6 +101,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         chat.closeAll(1001, "server shutting down");
         await Bun.sleep(50); // let close handlers run so counts and routes are final
         await chat.idle();
+        webhooks?.close();
         membership.close();
         await adapters.close();
         ws.stop();

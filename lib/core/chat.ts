@@ -2,10 +2,10 @@
 // Redis, RabbitMQ or SQL; the same core runs standalone and in a cluster.
 import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
-import { CHAT_TYPES, ErrorCode, MsgType, decode, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
+import { CHAT_TYPES, ErrorCode, MsgType, decode, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
-import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageStore, OnlineCounts, SessionRoutes, UnreadCounters } from "./ports.ts";
+import type { CoreMetrics, Envelope, MessageHooks, SaveResult, GroupStore, Ids, MessageBus, MessageStore, OnlineCounts, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createReceipts } from "./receipts.ts";
 import { Refusal, refuse } from "./refusal.ts";
 import { createRouteCache } from "./route-cache.ts";
@@ -29,6 +29,8 @@ export interface ChatDeps {
   now?: () => number;
   /** Runs `fn` in `ms`; default an unref'd setTimeout. */
   schedule?: (fn: () => void, ms: number) => void;
+  /** Told of each new message once it is handed on (webhooks). */
+  hooks?: MessageHooks;
 }
 
 export interface ChatOptions {
@@ -180,6 +182,20 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     sign: (msgId: string, signer: string | undefined) => receipts.sign(msgId, signer),
 
     broadcast: (text: string) => send.broadcast(text),
+
+    /**
+     * A chat message the app's backend sends as `senderId` (HTTP): the checks and the pipeline of a
+     * frame, its `clientMsgId` the idempotency key (the same key from the same sender is stored and
+     * delivered once); every connection of the audience gets it, the sender's own included.
+     * Throws a Refusal.
+     */
+    async sendAs(senderId: string, chatMsg: unknown): Promise<SaveResult> {
+      const decoded = decodeValue({ chatMsg });
+      if (!decoded.ok) return refuse(decoded.code, decoded.message);
+      const type = decoded.frame.chatMsg.msgType;
+      if (type == null || !CHAT_TYPES.has(type)) return refuse(ErrorCode.BAD_FRAME, `msgType: ${type ?? "(missing)"} is not a chat message type (1–4)`);
+      return send.chat(senderId, "backend", decoded.frame.chatMsg);
+    },
 
     /** An envelope another instance published: deliver it to the connections here. */
     deliverRemote: (envelope: Envelope) => delivery.remote(envelope),

@@ -75,6 +75,11 @@ export interface UnreadCounters {
   clear(receiverId: string, senderId: string): Promise<void>;
 }
 
+/** Told of every new chat message once it is stored and handed on (the app's webhooks). Must not block. */
+export interface MessageHooks {
+  stored(msg: StoredMsg, audience: Audience): void;
+}
+
 /** Message ids: snowflakes, unique across the cluster, increasing per instance. */
 export interface Ids {
   next(): string;

@@ -5,7 +5,7 @@ import { EVERYONE, GROUP_PREFIX, SYSTEM_SENDER, isGroupId, receiverIdProblem } f
 import type { Delivery } from "./delivery.ts";
 import {
   StoreRefusedError,
-  type Audience, type CoreMetrics, type GroupStore, type Ids, type MessageBus, type MessageStore, type SaveResult, type StoredMsg, type UnreadCounters,
+  type Audience, type CoreMetrics, type MessageHooks, type GroupStore, type Ids, type MessageBus, type MessageStore, type SaveResult, type StoredMsg, type UnreadCounters,
 } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 
@@ -33,6 +33,8 @@ export interface SendDeps {
    * resend then finds it by (senderId, clientMsgId) and hands it on under its first msgId.
    */
   storeTimeoutMs: number;
+  /** Told of each new message once it is handed on (not of resends). */
+  hooks?: MessageHooks;
 }
 
 /** 1:1 frames go to the receiver's connections and the sender's other ones. */
@@ -146,6 +148,7 @@ export function createSend(deps: SendDeps) {
         // Counted and routed in the same tick, and both done before the ack: acked ⇒ counted.
         const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: connId });
         [delivered] = await Promise.all([deps.delivery.route({ audience, frame, except: connId }, msg.msgId, now.getTime()), countUnread(msg, audience)]);
+        if (delivered) deps.hooks?.stored(msg, audience);
       }
       if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
       return saved;

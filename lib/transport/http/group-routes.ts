@@ -1,12 +1,10 @@
 // HTTP routes of groups (/chat/group/…) and of the admin's system broadcast (/chat/broadcast).
 import type { Context, Hono } from "hono";
-import { timingSafeEqual } from "node:crypto";
 import * as v from "valibot";
 import type { GroupStore } from "../../core/ports.ts";
 import { GROUP_ID, GROUP_ID_RULE, GROUP_PREFIX, USER_ID, USER_ID_RULE } from "../../protocol/ids.ts";
 import { text } from "../../protocol/values.ts";
-import { bearerToken } from "../auth.ts";
-import { HttpError, grace, jsonBody } from "./respond.ts";
+import { HttpError, adminOnly, grace, jsonBody } from "./respond.ts";
 
 export interface GroupRouteDeps {
   groups: GroupStore;
@@ -77,10 +75,7 @@ export function addGroupRoutes(app: Hono<any>, deps: GroupRouteDeps): void {
   app.get("/chat/group/list", list);
 
   app.post("/chat/broadcast", async (c) => {
-    if (!deps.adminToken) throw new HttpError(404, "system broadcast is disabled: set ADMIN_TOKEN");
-    const token = bearerToken(c.req.header("authorization")) ?? "";
-    const [a, b] = [Buffer.from(token), Buffer.from(deps.adminToken)];
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(401, "unauthorized: send Authorization: Bearer <ADMIN_TOKEN>");
+    adminOnly(c, deps.adminToken, "system broadcast");
     const { msg } = await jsonBody(c, BroadcastBody);
     return grace(c, await deps.broadcast(msg));
   });

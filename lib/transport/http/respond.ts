@@ -8,6 +8,8 @@ import { Refusal } from "../../core/refusal.ts";
 import { ErrorCode } from "../../protocol/frames.ts";
 import { USER_ID, USER_ID_RULE } from "../../protocol/ids.ts";
 import { firstIssue } from "../../protocol/values.ts";
+import { bearerToken } from "../auth.ts";
+import { timingSafeEqual } from "node:crypto";
 
 /** An error that knows its HTTP status; its message is shown to the caller. */
 export class HttpError extends Error {
@@ -69,4 +71,14 @@ export async function jsonBody<T extends v.GenericSchema>(c: Context, schema: T)
   const parsed = v.safeParse(schema, json);
   if (!parsed.success) throw new HttpError(400, firstIssue(parsed.issues, "body"));
   return parsed.output;
+}
+
+/**
+ * Lets through a request with `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time):
+ * 404 while no token is configured (`what` is disabled), 401 otherwise.
+ */
+export function adminOnly(c: Context, adminToken: string | undefined, what: string): void {
+  if (!adminToken) throw new HttpError(404, `${what} is disabled: set ADMIN_TOKEN`);
+  const [a, b] = [Buffer.from(bearerToken(c.req.header("authorization")) ?? ""), Buffer.from(adminToken)];
+  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(401, "unauthorized: send Authorization: Bearer <ADMIN_TOKEN>");
 }
