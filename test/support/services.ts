@@ -32,6 +32,7 @@ export const REDIS_DB = {
   amqpPartition: 0,
   storePartition: 0,
   binary: 0,
+  hosts: 0, // test/partition and bench/partition-soak.ts
 } as const;
 
 /** The URL of Redis database `db`. */
