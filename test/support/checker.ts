@@ -29,6 +29,8 @@ export interface FaultRow {
   ackConflicts: number;
   notInStore: number;
   reconnects: number;
+  /** Fewest instances in ZooKeeper's server-list while the fault lasted. */
+  fewestListed: number | null;
   countsConvergedMs: number | null;
   routesConvergedMs: number | null;
 }
@@ -56,6 +58,7 @@ export class Checker {
   private readonly counters = new Map<string, { errors: number; phantom: number; duplicates: number; order: number; conflicts: number; reconnects: number }>();
   /** Messages the store did not hold when asked (by clientMsgId). */
   readonly notInStore = new Set<string>();
+  readonly fewestListed = new Map<string, number>();
   readonly convergence = new Map<string, { counts: number | null; routes: number | null }>();
   /** What was judged phantom, for the report. */
   readonly phantoms: string[] = [];
@@ -192,6 +195,7 @@ export class Checker {
       ackConflicts: c.conflicts,
       notInStore: all.filter((r) => this.notInStore.has(r.clientMsgId)).length,
       reconnects: c.reconnects,
+      fewestListed: this.fewestListed.get(phase) ?? null,
       countsConvergedMs: conv?.counts ?? null,
       routesConvergedMs: conv?.routes ?? null,
     };

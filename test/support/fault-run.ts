@@ -70,7 +70,17 @@ export async function startFaultRunner(o: FaultRunnerOptions): Promise<FaultRunn
       checker.phase(label);
       load.resume();
       await Bun.sleep(o.warmMs ?? 2000);
-      await kind.run(runner, host);
+      let faulting = true;
+      const sampler = (async () => {
+        let fewest = Infinity; // instances in the server-list while the fault lasts
+        while (faulting) {
+          fewest = Math.min(fewest, (await h.c.serverList()).length);
+          await Bun.sleep(250);
+        }
+        return fewest;
+      })();
+      await kind.run(runner, host).finally(() => (faulting = false));
+      checker.fewestListed.set(label, await sampler);
       const convergence = measureConvergence(h, load, 20_000);
       await Bun.sleep(o.afterMs ?? 4000);
       load.pause();
@@ -184,6 +194,20 @@ export function flapping(services: readonly ServiceName[], fault: Fault, times: 
         ctx.h.fault(host, services, OK);
         if (i < times - 1) await Bun.sleep(healMs);
       }
+    },
+  };
+}
+
+/** SIGKILL with every link up; started again after `downMs`. */
+export function killAndRestart(downMs: number): FaultKind {
+  return {
+    name: `kill -9, started again after ${downMs / 1000} s`,
+    async run(ctx, host) {
+      await ctx.h.kill(host);
+      ctx.checker.note(`host ${host}: killed`);
+      await Bun.sleep(downMs);
+      const n = await ctx.h.restart(host);
+      ctx.checker.note(`host ${host}: started again as ${n.ip}_${n.port}`);
     },
   };
 }

@@ -2,6 +2,7 @@
 // each joined to the bridge by a veth pair, in a private /24 chosen per run. Only the bridge's own
 // addresses and the hosts' addresses receive traffic (no default route, no forwarding); a host
 // reaches the services through forwarders the caller binds on the bridge's addresses.
+import { existsSync } from "node:fs";
 
 export interface NetHosts {
   /** Namespace names, one per host. */
@@ -49,12 +50,32 @@ function freeSubnet(): string {
   throw new Error("no free 10.77.x.0/24 found for the test hosts");
 }
 
+/** Names are `imh|imb|imv|imp` + the creator's pid (5 base-36 digits) + 2 random + the host index. */
+const OURS = /^im[hbvp]([0-9a-z]{5})[0-9a-z]{2}\d*$/;
+
+/** Removes namespaces and links left by runs whose process is gone (a crash skipped afterAll). */
+function sweepStale(): void {
+  const dead = (name: string) => {
+    const m = OURS.exec(name);
+    return m !== null && !existsSync(`/proc/${parseInt(m[1], 36)}`);
+  };
+  for (const line of run(["ip", "netns", "list"]).out.split("\n")) {
+    const ns = line.split(" ")[0];
+    if (ns && dead(ns)) run(["ip", "netns", "del", ns]);
+  }
+  for (const line of run(["ip", "-o", "link", "show"]).out.split("\n")) {
+    const name = /^\d+: ([^:@]+)/.exec(line)?.[1];
+    if (name && dead(name) && !name.startsWith("imp")) run(["ip", "link", "del", name]);
+  }
+}
+
 /**
  * Makes `hosts` namespaces on a new bridge with `services` extra bridge addresses. Names carry
  * this process's id and a random tag, so runs never share anything.
  */
 export function createNetHosts(hosts: number, services: number): NetHosts {
-  const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`.slice(-7);
+  sweepStale();
+  const tag = `${process.pid.toString(36).padStart(5, "0")}${Math.random().toString(36).slice(2, 4).padEnd(2, "0")}`;
   const net = freeSubnet();
   const bridge = `imb${tag}`;
   const names = Array.from({ length: hosts }, (_, i) => `imh${tag}${i}`);
