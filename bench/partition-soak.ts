@@ -4,7 +4,7 @@
 // per-fault table and the seed. The seed replays the sequence of faults and their parameters; the
 // timing of packets, jitter and loss draws inside the run are not seeded.
 //
-//   flock /tmp/heavy.lock bun run bench/partition-soak.ts [--seed=N] [--minutes=3] [--hosts=3]
+//   flock /tmp/heavy.lock bun run bench/partition-soak.ts [--seed=N] [--minutes=3] [--hosts=3] [--only=<regex>]
 import { faultTable, type FaultRow } from "../test/support/checker.ts";
 import { flapping, killAndRestart, killDuringCut, linkFault, startFaultRunner, type FaultKind } from "../test/support/fault-run.ts";
 import { SERVICES, type ServiceName } from "../test/support/hosts.ts";
@@ -26,6 +26,8 @@ function prng(seed: number): () => number {
 const seed = Number(arg("seed", String(Math.floor(Math.random() * 2 ** 31))));
 const minutes = Number(arg("minutes", "3"));
 const hosts = Number(arg("hosts", "3"));
+/** `--only=<regex>`: draw again (from the same seed) until a fault's name matches, e.g. `--only=zookeeper`. */
+const only = new RegExp(arg("only", ""), "i");
 const random = prng(seed);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
 const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
@@ -52,7 +54,7 @@ function drawFault(): FaultKind {
       return linkFault(`every service ${delayMs} ms + ${(loss * 100).toFixed(1)}% loss ${s(ms)}`, SERVICES, { kind: "lossy", delayMs, loss }, ms);
     },
     () => {
-      const ms = between(16_000, 25_000); // past the session timeout and the others' 10 s grace
+      const ms = between(16_000, 60_000); // past the session timeout and the others' 10 s grace
       return linkFault(`zookeeper silent ${s(ms)}`, ["zookeeper"], { kind: "silent" }, ms);
     },
     () => killDuringCut(between(4, 10) * 1000),
@@ -62,7 +64,11 @@ function drawFault(): FaultKind {
       return flapping(services, { kind: pick(["refuse", "silent"] as const) }, 5, 2000, 2000);
     },
   ];
-  return pick(kinds)();
+  for (let tries = 0; tries < 1000; tries++) {
+    const kind = pick(kinds)();
+    if (only.test(kind.name)) return kind;
+  }
+  throw new Error(`no fault kind matches --only=${only.source}`);
 }
 
 const why = netnsUnavailable();
@@ -70,7 +76,8 @@ if (why) {
   console.error(`partition soak: ${why}`);
   process.exit(2);
 }
-console.log(`partition soak: seed ${seed}, ${minutes} min, ${hosts} hosts (replay: --seed=${seed} --minutes=${minutes} --hosts=${hosts})`);
+const replay = `--seed=${seed} --minutes=${minutes} --hosts=${hosts}${only.source !== "(?:)" ? ` --only=${only.source}` : ""}`;
+console.log(`partition soak: seed ${seed}, ${minutes} min, ${hosts} hosts (replay: ${replay})`);
 const runner = await startFaultRunner({ hosts, redisDb: REDIS_DB, env: { ZK_SESSION_TIMEOUT_MS: "4000" } });
 // Ctrl-C: remove the hosts, links and forwarders before leaving.
 process.once("SIGINT", () => void runner.stop().finally(() => process.exit(130)));
@@ -98,5 +105,5 @@ try {
 const m = machineInfo();
 console.log(`\n${m.date}, ${m.nproc} cores (${m.cpu}), ${m.ramGiB} GiB, kernel ${m.kernel}, Bun ${m.bun}; seed ${seed}\n`);
 console.log(faultTable(rows));
-console.log(`\nseed ${seed}: ${failed ? "FAILED (lost, phantom, ackConflicts or notInStore above 0)" : "0 lost, 0 phantom, 0 ackConflicts, all acked in the store"}`);
+console.log(`\n${replay}: ${failed ? "FAILED (lost, phantom, ackConflicts or notInStore above 0)" : "0 lost, 0 phantom, 0 ackConflicts, all acked in the store"}`);
 process.exit(failed ? 1 : 0);

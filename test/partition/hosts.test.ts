@@ -13,14 +13,23 @@ import { REDIS_DB } from "../support/services.ts";
 const unavailable = netnsUnavailable();
 const ZK_SESSION_TIMEOUT_MS = 4000;
 
-/** Each fault, and whether the others must have lost sight of host 1 during it (ZooKeeper). */
-const FAULTS: Array<[FaultKind, { leavesView: boolean }]> = [
+/**
+ * Each fault, whether the others must lose sight of host 1 during it (ZooKeeper), and `todo` when it
+ * finds a server bug still open (it runs with `bun test --todo`).
+ */
+const FAULTS: Array<[FaultKind, { leavesView: boolean; todo?: true }]> = [
   [linkFault("Redis refused 8 s", ["redis"], { kind: "refuse" }, 8000), { leavesView: false }],
   [linkFault("RabbitMQ silent 8 s", ["rabbitmq"], { kind: "silent" }, 8000), { leavesView: false }],
   // Past the session timeout and the others' 10 s grace: they route its users' messages nowhere.
   [linkFault("ZooKeeper silent 16 s", ["zookeeper"], { kind: "silent" }, 16_000), { leavesView: true }],
   [linkFault("every service 50 ms + 1% loss, 15 s", SERVICES, { kind: "lossy", delayMs: 50, loss: 0.01 }, 15_000), { leavesView: false }],
   [killDuringCut(6000), { leavesView: true }],
+  // Server bug (2026-12-07, 3 runs): 17 acked messages lost on b_0's device (of 949). Out of the
+  // others' view after 4 s + their 10 s grace, host 1's users get nothing from the others (routed
+  // nowhere, stored); b_0 keeps getting a_1's group messages, delivered on host 1 itself, so its
+  // highest msgId moves on. Killed before it registers again, host 1 never runs its catch-up, and b_0's
+  // replay from "highest seen minus 10 s" starts after the gap (messages of 14 s to 19 s into the cut).
+  [killDuringCut(30_000, ["zookeeper"], 29 / 30), { leavesView: true, todo: true }],
 ];
 
 if (unavailable) {
@@ -39,14 +48,14 @@ if (unavailable) {
       await runner?.stop();
     }, 60_000);
 
-    for (const [kind, { leavesView }] of FAULTS) {
-      test(`${kind.name}: nothing acked lost, nothing phantom, one msgId per clientMsgId, all in the store`, async () => {
+    for (const [kind, { leavesView, todo }] of FAULTS) {
+      (todo ? test.todo : test)(`${kind.name}: nothing acked lost, nothing phantom, one msgId per clientMsgId, all in the store`, async () => {
         const row = await runner.run(kind, 1);
         rows.push(row);
-        if (row.lost) console.log(`${kind.name}: lost\n${runner.checker.explain(kind.name)}`);
+        if (row.lost || row.crashes) console.log(`${kind.name}:\n${runner.checker.explain(kind.name)}`);
         const missing = runner.checker.missing(kind.name).slice(0, 10).map((m) => `${m.r.clientMsgId}=${m.r.msgId} on ${m.device}`);
-        expect({ lost: row.lost, phantom: row.phantom, ackConflicts: row.ackConflicts, notInStore: row.notInStore, missing }).toEqual({
-          lost: 0, phantom: 0, ackConflicts: 0, notInStore: 0, missing: [],
+        expect({ lost: row.lost, phantom: row.phantom, ackConflicts: row.ackConflicts, notInStore: row.notInStore, crashes: row.crashes, missing }).toEqual({
+          lost: 0, phantom: 0, ackConflicts: 0, notInStore: 0, crashes: 0, missing: [],
         });
         expect(row.acked).toBeGreaterThan(0);
         if (leavesView) expect(row.fewestListed).toBe(2); // the fault really took it out of the others' view

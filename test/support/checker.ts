@@ -29,6 +29,8 @@ export interface FaultRow {
   ackConflicts: number;
   notInStore: number;
   reconnects: number;
+  /** Instances that exited on their own (not killed by the test). */
+  crashes: number;
   /** Fewest instances in ZooKeeper's server-list while the fault lasted. */
   fewestListed: number | null;
   countsConvergedMs: number | null;
@@ -59,6 +61,8 @@ export class Checker {
   /** Messages the store did not hold when asked (by clientMsgId). */
   readonly notInStore = new Set<string>();
   readonly fewestListed = new Map<string, number>();
+  readonly crashes = new Map<string, number>();
+  private readonly phaseStarts = new Map<string, number>();
   readonly convergence = new Map<string, { counts: number | null; routes: number | null }>();
   /** What was judged phantom, for the report. */
   readonly phantoms: string[] = [];
@@ -73,6 +77,7 @@ export class Checker {
   /** Starts attributing what follows to fault `name`. */
   phase(name: string): void {
     this.phaseName = name;
+    this.phaseStarts.set(name, Date.now());
   }
 
   get currentPhase(): string {
@@ -147,7 +152,8 @@ export class Checker {
     const at = (ms: number) => new Date(ms).toISOString().slice(11, 23);
     const lines = lost.map(({ r, device }) => `${at(Number(BigInt(r.msgId!) >> 22n) + 1577836800000)} ${r.clientMsgId} (${r.msgId}) missing on ${device}`);
     const devices = new Set(lost.map((m) => m.device));
-    const events = this.events.filter(([, t]) => !t.includes("/") || devices.has(t.split("/")[0]));
+    const since = this.phaseStarts.get(phase) ?? 0;
+    const events = this.events.filter(([ms, t]) => ms >= since && (t.startsWith("host ") || devices.has(t.split("/")[0])));
     return [...lines, "--", ...events.map(([ms, t]) => `${at(ms)} ${t}`)].join("\n");
   }
 
@@ -195,6 +201,7 @@ export class Checker {
       ackConflicts: c.conflicts,
       notInStore: all.filter((r) => this.notInStore.has(r.clientMsgId)).length,
       reconnects: c.reconnects,
+      crashes: this.crashes.get(phase) ?? 0,
       fewestListed: this.fewestListed.get(phase) ?? null,
       countsConvergedMs: conv?.counts ?? null,
       routesConvergedMs: conv?.routes ?? null,

@@ -68,6 +68,9 @@ export async function startFaultRunner(o: FaultRunnerOptions): Promise<FaultRunn
     load,
     async run(kind, host, label = kind.name) {
       checker.phase(label);
+      for (let i = 0; i < o.hosts; i++) if (!h.nodeOn(i)) await h.restart(i); // after a crash
+      // Every device back on its own host, so that each fault finds the same placement.
+      await Promise.all(load.devices.map((d) => d.moveTo(h.nodeOn(d.home)!)));
       load.resume();
       await Bun.sleep(o.warmMs ?? 2000);
       let faulting = true;
@@ -86,6 +89,10 @@ export async function startFaultRunner(o: FaultRunnerOptions): Promise<FaultRunn
       load.pause();
       await eventually(() => checker.unacked(label) === 0 && checker.missing(label).length === 0, o.settleMs ?? 20_000, 200);
       checker.convergence.set(label, await convergence);
+      for (const dead of h.crashed()) {
+        checker.crashes.set(label, (checker.crashes.get(label) ?? 0) + 1);
+        checker.note(`host ${dead.host}: instance exited by itself (${dead.code}):\n${dead.log.join("\n")}`);
+      }
       await checkStore(origins()[0], checker, label);
       return checker.row(label);
     },
@@ -164,18 +171,22 @@ export function linkFault(name: string, services: readonly ServiceName[], fault:
   };
 }
 
-/** Cut from every service (silently) for `holdMs`, the instance SIGKILLed halfway; started again after the heal. */
-export function killDuringCut(holdMs: number): FaultKind {
+/**
+ * Cut from `services` (silently) for `holdMs`, the instance SIGKILLed at `killAt` of it (default
+ * halfway); started again after the heal.
+ */
+export function killDuringCut(holdMs: number, services: readonly ServiceName[] = SERVICES, killAt = 0.5): FaultKind {
+  const what = services.length === SERVICES.length ? "everything" : services.join("+");
   return {
-    name: `kill -9 during a silent cut from everything ${holdMs / 1000} s`,
+    name: `kill -9 ${killAt === 0.5 ? "during" : `${Math.round((holdMs * killAt) / 1000)} s into`} a silent cut from ${what} ${holdMs / 1000} s`,
     async run(ctx, host) {
-      ctx.h.fault(host, SERVICES, { kind: "silent" });
-      ctx.checker.note(`host ${host}: cut from everything`);
-      await Bun.sleep(holdMs / 2);
+      ctx.h.fault(host, services, { kind: "silent" });
+      ctx.checker.note(`host ${host}: cut from ${what}`);
+      await Bun.sleep(holdMs * killAt);
       await ctx.h.kill(host);
       ctx.checker.note(`host ${host}: killed`);
-      await Bun.sleep(holdMs / 2);
-      ctx.h.fault(host, SERVICES, OK);
+      await Bun.sleep(holdMs * (1 - killAt));
+      ctx.h.fault(host, services, OK);
       ctx.checker.note(`host ${host}: healed`);
       const n = await ctx.h.restart(host);
       ctx.checker.note(`host ${host}: started again as ${n.ip}_${n.port}`);

@@ -30,10 +30,15 @@ export class Device {
   private seq = 0;
   private stopped = false;
   private readonly unacked = new Map<string, Pending>();
+  /** Where the next reconnect goes instead of asking getNettyOnlineInfo (see `moveTo`). */
+  private target: Instance | undefined;
+  private moving = false;
 
   constructor(
     readonly id: string,
     readonly user: string,
+    /** The host it starts on, and is moved back to between faults. */
+    readonly home: number,
     private readonly checker: Checker,
     /** HTTP origins of the instances to ask getNettyOnlineInfo, tried in a random order. */
     private readonly origins: () => string[],
@@ -78,7 +83,8 @@ export class Device {
           this.conn = conn;
           this.instance = `${at.ip}_${at.port}`;
           this.checker.note(`${conn} live`);
-          if (this.conns > 1) this.checker.reconnected();
+          if (this.conns > 1 && !this.moving) this.checker.reconnected();
+          this.moving = false;
           if (f.ack.replayed !== undefined) this.checker.note(`${conn} on ${this.instance} replayed ${f.ack.replayed} recovered ${f.ack.recovered}`);
           for (const [, p] of this.unacked) (p.sentAt = Date.now()), ws.send(p.frame);
           return resolve(true);
@@ -112,9 +118,20 @@ export class Device {
   private async reconnect(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       await Bun.sleep(Math.random() * Math.min(2000, 100 * 2 ** attempt)); // full jitter
-      const at = await this.pick();
+      const at = this.target ?? (await this.pick());
+      this.target = undefined;
       if (at && !this.stopped && (await this.open(at))) return;
     }
+  }
+
+  /** Reconnects to `at` (as after a close: replay, resends); resolves once live there or after 10 s. */
+  async moveTo(at: Instance): Promise<void> {
+    const want = `${at.ip}_${at.port}`;
+    if (this.instance === want || !this.ws) return;
+    this.target = at;
+    this.moving = true;
+    this.ws.close();
+    for (const end = Date.now() + 10_000; this.instance !== want && Date.now() < end; ) await Bun.sleep(20);
   }
 
   /** Sends a text message to `to` (a user, or a group with `group`), held until acked. */
@@ -171,15 +188,16 @@ export interface HostLoad {
 
 /**
  * Pairs a_i ↔ b_i on hosts i and i+1, both sending; b_0..b_2 with a second device on host i+2; a
- * group of a_0, a_1, a_2 (one member per host with 3 hosts) to which one member sends per tick.
+ * group of a_0, a_1, a_2 (one member per host with 3 hosts; one of them sends to it per tick) and
+ * b_0, which only reads it, so one instance also delivers a message of its own host's sender.
  */
 export async function startHostLoad(o: HostLoadOptions): Promise<HostLoad> {
   const pairs = o.pairs ?? 6;
   const devices: Device[] = [];
   const senders: Array<{ from: Device; to: string; group?: boolean }> = [];
   const make = async (user: string, host: number, n = 0) => {
-    const d = new Device(`${user}.${n}`, user, o.checker, o.origins);
-    await d.start(o.instanceOn(host % o.hosts));
+    const d = new Device(`${user}.${n}`, user, host % o.hosts, o.checker, o.origins);
+    await d.start(o.instanceOn(d.home));
     devices.push(d);
     return d;
   };
@@ -191,8 +209,10 @@ export async function startHostLoad(o: HostLoadOptions): Promise<HostLoad> {
     senders.push({ from: da, to: b }, { from: db, to: a });
   }
   const members = devices.filter((d) => /a[0-2]$/.test(d.user) && d.id.endsWith(".0")).slice(0, Math.min(3, o.hosts));
-  const groupId = await o.createGroup(`${o.tag}-group`, members.map((d) => d.user));
-  o.checker.group(groupId, members.map((d) => d.user));
+  // b_0 too, a member that only reads, on a_1's host: a delivery that stays on one instance.
+  const group = [...members.map((d) => d.user), `${o.tag}b0`];
+  const groupId = await o.createGroup(`${o.tag}-group`, group);
+  o.checker.group(groupId, group);
 
   let paused = false;
   let tick = 0;

@@ -19,6 +19,8 @@ export interface HostCluster {
   healAll(): void;
   /** The running instance on host `host`, if any. */
   nodeOn(host: number): Node | undefined;
+  /** Instances that exited without `kill` or `stop` asking (a crash), with the end of their log. */
+  crashed(): Array<{ host: number; code: number | null; log: string[] }>;
   /** SIGKILLs the instance on `host` and waits for its exit. */
   kill(host: number): Promise<void>;
   /** Starts a new instance on `host` (after `kill`). */
@@ -78,6 +80,8 @@ export async function startHostCluster(o: HostClusterOptions): Promise<HostClust
       AMQP_URL: via(cluster.baseEnv.AMQP_URL, forwarders.rabbitmq),
     });
     for (let i = 0; i < o.hosts; i++) await cluster.start({}, i);
+    const killed = new Set<Node>();
+    const reported = new Set<Node>();
     const nodeOn = (host: number) => cluster.nodes.find((n) => n.slot === host && n.proc.exitCode === null && !n.proc.killed);
     return {
       c: cluster,
@@ -90,9 +94,15 @@ export async function startHostCluster(o: HostClusterOptions): Promise<HostClust
         for (const ip of net.ips) for (const f of Object.values(forwarders)) f.set(ip, OK);
       },
       nodeOn,
+      crashed() {
+        const dead = cluster.nodes.filter((n) => n.proc.exitCode !== null && !killed.has(n) && !reported.has(n));
+        for (const n of dead) reported.add(n);
+        return dead.map((n) => ({ host: n.slot ?? -1, code: n.proc.exitCode, log: n.log.slice(-20) }));
+      },
       async kill(host) {
         const n = nodeOn(host);
         if (!n) return;
+        killed.add(n);
         n.proc.kill("SIGKILL");
         await n.proc.exited;
       },
