@@ -93,9 +93,9 @@ try {
     const row = await runner.run(kind, host, label);
     rows.push(row);
     progress(JSON.stringify(row));
-    if (row.lost || row.phantom || row.ackConflicts || row.notInStore) {
+    if (row.lost || row.phantom || row.ackConflicts || row.notInStore || row.crashes) {
       failed = true;
-      console.log(`${label}: lost\n${runner.checker.explain(label)}`);
+      console.log(`${label}:\n${runner.checker.explain(label)}`);
       if (runner.checker.phantoms.length) console.log("phantom:", runner.checker.phantoms.slice(0, 20));
     }
   }
@@ -105,5 +105,5 @@ try {
 const m = machineInfo();
 console.log(`\n${m.date}, ${m.nproc} cores (${m.cpu}), ${m.ramGiB} GiB, kernel ${m.kernel}, Bun ${m.bun}; seed ${seed}\n`);
 console.log(faultTable(rows));
-console.log(`\n${replay}: ${failed ? "FAILED (lost, phantom, ackConflicts or notInStore above 0)" : "0 lost, 0 phantom, 0 ackConflicts, all acked in the store"}`);
+console.log(`\n${replay}: ${failed ? "FAILED (lost, phantom, ackConflicts, notInStore or crashes above 0)" : "0 lost, 0 phantom, 0 ackConflicts, all acked in the store, no instance crashed"}`);
 process.exit(failed ? 1 : 0);
