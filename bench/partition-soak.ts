@@ -6,7 +6,7 @@
 //
 //   flock /tmp/heavy.lock bun run bench/partition-soak.ts [--seed=N] [--minutes=3] [--hosts=3] [--only=<regex>]
 import { faultTable, type FaultRow } from "../test/support/checker.ts";
-import { flapping, killAndRestart, killDuringCut, linkFault, startFaultRunner, type FaultKind } from "../test/support/fault-run.ts";
+import { flapping, killAndRestart, killDuringCut, LIBFAKETIME, linkFault, skewedKillDuringCut, startFaultRunner, type FaultKind } from "../test/support/fault-run.ts";
 import { SERVICES, type ServiceName } from "../test/support/hosts.ts";
 import { netnsUnavailable } from "../test/support/netns.ts";
 import { arg, machineInfo, progress, REDIS_DB } from "./lib/common.ts";
@@ -64,6 +64,8 @@ function drawFault(): FaultKind {
       return flapping(services, { kind: pick(["refuse", "silent"] as const) }, 5, 2000, 2000);
     },
   ];
+  // One instance's wall clock ahead (within the 10 s replay margin, or past it), when libfaketime is here.
+  if (LIBFAKETIME) kinds.push(() => skewedKillDuringCut(pick([3000, 15_000]), between(4, 10) * 1000));
   for (let tries = 0; tries < 1000; tries++) {
     const kind = pick(kinds)();
     if (only.test(kind.name)) return kind;

@@ -5,7 +5,7 @@
 // twice, and every acked message in the store. Prints the per-fault table.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { faultTable, type FaultRow } from "../support/checker.ts";
-import { killDuringCut, linkFault, startFaultRunner, type FaultKind, type FaultRunner } from "../support/fault-run.ts";
+import { killDuringCut, LIBFAKETIME, linkFault, skewedKillDuringCut, startFaultRunner, type FaultKind, type FaultRunner } from "../support/fault-run.ts";
 import { SERVICES } from "../support/hosts.ts";
 import { netnsUnavailable } from "../support/netns.ts";
 import { REDIS_DB } from "../support/services.ts";
@@ -18,8 +18,9 @@ const ZK_SESSION_TIMEOUT_MS = 4000;
  * finds a server bug still open (it runs with `bun test --todo`). `zkLateConnect`: host 1's instance
  * may exit at the heal, a server bug reproduced on its own by zk-late-connect.test.ts (todo): here
  * such an exit is counted in the table (`crashes`) and the clients' replay must still lose nothing.
+ * `faketime`: needs libfaketime (`apt-get install libfaketime`), skipped without it.
  */
-const FAULTS: Array<[FaultKind, { leavesView: boolean; todo?: true; zkLateConnect?: true }]> = [
+const FAULTS: Array<[FaultKind, { leavesView: boolean; todo?: true; zkLateConnect?: true; faketime?: true }]> = [
   [linkFault("Redis refused 8 s", ["redis"], { kind: "refuse" }, 8000), { leavesView: false }],
   [linkFault("RabbitMQ silent 8 s", ["rabbitmq"], { kind: "silent" }, 8000), { leavesView: false }],
   // Past the session timeout and the others' 10 s grace: they route its users' messages nowhere.
@@ -33,6 +34,16 @@ const FAULTS: Array<[FaultKind, { leavesView: boolean; todo?: true; zkLateConnec
   // highest msgId moves on. Killed before it registers again, host 1 never runs its catch-up, and b_0's
   // replay from "highest seen minus 10 s" starts after the gap.
   [killDuringCut(30_000, ["zookeeper"], 29 / 30), { leavesView: true, todo: true }],
+  // Host 1's wall clock 3 s ahead (libfaketime): inside the clients' 10 s replay margin.
+  [skewedKillDuringCut(3000, 6000), { leavesView: true, faketime: true }],
+  // Past README's assumptions (clocks within 1 s, replay margin 10 s), as issue 17 asks to survive.
+  // 2026-12-07, 2 runs: 12 and 12 acked messages lost (of 403), all on b_0's device. Two sent by a_0
+  // within 0.7 s after b_0 moved from a_0's instance to the skewed one: a_0's instance still had b_0's
+  // route cached (ROUTE_CACHE_MS), and the skewed instance's catch-up reads what was created since
+  // 2 s before its route write by its own clock, 15 s ahead. The rest during the cut: after the kill
+  // b_0 replays from its highest msgId minus 10 s, an id minted 15 s ahead: the replay starts 5 s in
+  // the future.
+  [skewedKillDuringCut(15_000, 6000), { leavesView: true, faketime: true, todo: true }],
 ];
 
 if (unavailable) {
@@ -51,8 +62,9 @@ if (unavailable) {
       await runner?.stop();
     }, 60_000);
 
-    for (const [kind, { leavesView, todo, zkLateConnect }] of FAULTS) {
-      (todo ? test.todo : test)(`${kind.name}: nothing acked lost, nothing phantom, one msgId per clientMsgId, all in the store`, async () => {
+    for (const [kind, { leavesView, todo, zkLateConnect, faketime }] of FAULTS) {
+      const noFaketime = faketime && !LIBFAKETIME;
+      (todo ? test.todo : noFaketime ? test.skip : test)(`${noFaketime ? "(skipped: no libfaketime, apt-get install libfaketime) " : ""}${kind.name}: nothing acked lost, nothing phantom, one msgId per clientMsgId, all in the store`, async () => {
         const row = await runner.run(kind, 1);
         rows.push(row);
         if (row.lost || row.crashes) console.log(`${kind.name}:\n${runner.checker.explain(kind.name)}`);

@@ -6,6 +6,7 @@ import { Checker, type FaultRow } from "./checker.ts";
 import { OK, type Fault } from "./fault-forwarder.ts";
 import { startHostLoad, type HostLoad } from "./host-load.ts";
 import { SERVICES, startHostCluster, type HostCluster, type ServiceName } from "./hosts.ts";
+import { existsSync } from "node:fs";
 import { eventually } from "./wait.ts";
 
 export interface FaultKind {
@@ -219,6 +220,29 @@ export function killAndRestart(downMs: number): FaultKind {
       await Bun.sleep(downMs);
       const n = await ctx.h.restart(host);
       ctx.checker.note(`host ${host}: started again as ${n.ip}_${n.port}`);
+    },
+  };
+}
+
+/** libfaketime, which shifts a process's wall clock (Debian: apt-get install libfaketime). */
+export const LIBFAKETIME = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"].find((p) => existsSync(p));
+
+/**
+ * The instance on the host restarted with its wall clock `skewMs` ahead (libfaketime; timers run on
+ * the real monotonic clock), its devices moved back to it and chatting for `warmMs`; then a silent
+ * cut from every service, SIGKILL halfway, and a restart with the right clock.
+ */
+export function skewedKillDuringCut(skewMs: number, holdMs: number, warmMs = 3000): FaultKind {
+  return {
+    name: `clock ${skewMs / 1000} s ahead, kill -9 during a silent cut from everything ${holdMs / 1000} s`,
+    async run(ctx, host) {
+      if (!LIBFAKETIME) throw new Error("libfaketime is not installed (apt-get install libfaketime)");
+      await ctx.h.kill(host);
+      const skewed = await ctx.h.restart(host, { LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${skewMs / 1000}s`, DONT_FAKE_MONOTONIC: "1" });
+      await Promise.all(ctx.load.devices.filter((d) => d.home === host).map((d) => d.moveTo(skewed)));
+      ctx.checker.note(`host ${host}: clock ${skewMs} ms ahead`);
+      await Bun.sleep(warmMs);
+      await killDuringCut(holdMs).run(ctx, host);
     },
   };
 }

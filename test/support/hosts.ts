@@ -23,8 +23,8 @@ export interface HostCluster {
   crashed(): Array<{ host: number; code: number | null; log: string[] }>;
   /** SIGKILLs the instance on `host` and waits for its exit. */
   kill(host: number): Promise<void>;
-  /** Starts a new instance on `host` (after `kill`). */
-  restart(host: number): Promise<Node>;
+  /** Starts a new instance on `host` (after `kill`), with `env` over the cluster's settings. */
+  restart(host: number, env?: Record<string, string>): Promise<Node>;
   stop(): Promise<void>;
 }
 
@@ -106,7 +106,7 @@ export async function startHostCluster(o: HostClusterOptions): Promise<HostClust
         n.proc.kill("SIGKILL");
         await n.proc.exited;
       },
-      restart: (host) => cluster.start({}, host),
+      restart: (host, env = {}) => cluster.start(env, host),
       stop,
     };
   } catch (err) {
