@@ -4,7 +4,7 @@
 // per-fault table and the seed. The seed replays the sequence of faults and their parameters; the
 // timing of packets, jitter and loss draws inside the run are not seeded.
 //
-//   flock /tmp/heavy.lock bun run bench/partition-soak.ts [--seed=N] [--minutes=3] [--hosts=3] [--only=<regex>]
+//   flock /tmp/heavy.lock bun run bench/partition-soak.ts [--seed=N] [--minutes=3] [--hosts=3] [--only=<regex>] [--clock] [--dry]
 import { faultTable, type FaultRow } from "../test/support/checker.ts";
 import { flapping, killAndRestart, killDuringCut, LIBFAKETIME, linkFault, skewedKillDuringCut, startFaultRunner, type FaultKind } from "../test/support/fault-run.ts";
 import { SERVICES, type ServiceName } from "../test/support/hosts.ts";
@@ -28,6 +28,7 @@ const minutes = Number(arg("minutes", "3"));
 const hosts = Number(arg("hosts", "3"));
 /** `--only=<regex>`: draw again (from the same seed) until a fault's name matches, e.g. `--only=zookeeper`. */
 const only = new RegExp(arg("only", ""), "i");
+const clock = process.argv.includes("--clock");
 const random = prng(seed);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
 const between = (lo: number, hi: number) => Math.round(lo + random() * (hi - lo));
@@ -64,8 +65,9 @@ function drawFault(): FaultKind {
       return flapping(services, { kind: pick(["refuse", "silent"] as const) }, 5, 2000, 2000);
     },
   ];
-  // One instance's wall clock ahead (within the 10 s replay margin, or past it), when libfaketime is here.
-  if (LIBFAKETIME) kinds.push(() => skewedKillDuringCut(pick([3000, 15_000]), between(4, 10) * 1000));
+  // `--clock`: one instance's wall clock ahead (within the 10 s replay margin, or past it). Opt-in, so
+  // that the seeds of runs made before it existed draw the same faults.
+  if (clock) kinds.push(() => skewedKillDuringCut(pick([3000, 15_000]), between(4, 10) * 1000));
   for (let tries = 0; tries < 1000; tries++) {
     const kind = pick(kinds)();
     if (only.test(kind.name)) return kind;
@@ -73,12 +75,25 @@ function drawFault(): FaultKind {
   throw new Error(`no fault kind matches --only=${only.source}`);
 }
 
-const why = netnsUnavailable();
+/** Fault `i` and its host, drawn in the order the run draws them. */
+const draw = (i: number) => {
+  const kind = drawFault();
+  const host = Math.floor(random() * hosts);
+  return { kind, host, label: `${i}. host ${host}: ${kind.name}` };
+};
+
+// `--dry`: print the first faults this seed draws, start nothing.
+if (process.argv.includes("--dry")) {
+  for (let i = 1; i <= 12; i++) console.log(draw(i).label);
+  process.exit(0);
+}
+
+const why = netnsUnavailable() ?? (clock && !LIBFAKETIME ? "--clock needs libfaketime (apt-get install libfaketime)" : undefined);
 if (why) {
   console.error(`partition soak: ${why}`);
   process.exit(2);
 }
-const replay = `--seed=${seed} --minutes=${minutes} --hosts=${hosts}${only.source !== "(?:)" ? ` --only=${only.source}` : ""}`;
+const replay = `--seed=${seed} --minutes=${minutes} --hosts=${hosts}${only.source !== "(?:)" ? ` --only='${only.source}'` : ""}${clock ? " --clock" : ""}`;
 console.log(`partition soak: seed ${seed}, ${minutes} min, ${hosts} hosts (replay: ${replay})`);
 const runner = await startFaultRunner({ hosts, redisDb: REDIS_DB, env: { ZK_SESSION_TIMEOUT_MS: "4000" } });
 // Ctrl-C: remove the hosts, links and forwarders before leaving.
@@ -88,9 +103,7 @@ const deadline = Date.now() + minutes * 60_000;
 let failed = false;
 try {
   for (let i = 1; Date.now() < deadline; i++) {
-    const kind = drawFault();
-    const host = Math.floor(random() * hosts);
-    const label = `${i}. host ${host}: ${kind.name}`;
+    const { kind, host, label } = draw(i);
     progress(label);
     const row = await runner.run(kind, host, label);
     rows.push(row);
