@@ -24,7 +24,6 @@ export class Device {
   ws: WebSocket | undefined;
   /** `<ip>_<port>` of the instance it is live on, undefined while reconnecting. */
   instance: string | undefined;
-  private conn = "";
   private conns = 0;
   private maxSeen = 0n;
   private seq = 0;
@@ -80,7 +79,6 @@ export class Device {
           live = true;
           clearTimeout(timer);
           this.ws = ws;
-          this.conn = conn;
           this.instance = `${at.ip}_${at.port}`;
           this.checker.note(`${conn} live`);
           if (this.conns > 1 && !this.moving) this.checker.reconnected();
@@ -117,7 +115,8 @@ export class Device {
 
   private async reconnect(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
-      await Bun.sleep(Math.random() * Math.min(2000, 100 * 2 ** attempt)); // full jitter
+      // Full jitter as README says, on a scale of tests: base 100 ms, cap 2 s (browsers: 500 ms, 10 s).
+      await Bun.sleep(Math.random() * Math.min(2000, 100 * 2 ** attempt));
       const at = this.target ?? (await this.pick());
       this.target = undefined;
       if (at && !this.stopped && (await this.open(at))) return;
