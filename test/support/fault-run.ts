@@ -83,7 +83,13 @@ export async function startFaultRunner(o: FaultRunnerOptions): Promise<FaultRunn
         }
         return fewest;
       })();
-      await kind.run(runner, host).finally(() => (faulting = false));
+      await kind
+        .run(runner, host)
+        .catch((err) => {
+          h.healAll(); // leave no link cut for the next fault
+          throw err;
+        })
+        .finally(() => (faulting = false));
       checker.fewestListed.set(label, await sampler);
       const convergence = measureConvergence(h, load, 20_000);
       await Bun.sleep(o.afterMs ?? 4000);
