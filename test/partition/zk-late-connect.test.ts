@@ -1,7 +1,7 @@
 // The ZooKeeper client when a connection attempt's answer comes late: a silent link (a forwarder
 // holding every byte) heals just after the client gave an attempt up (its 4 s bound) but before it
 // destroyed that attempt's socket. Found by the host tests (an instance exited with code 1 at the
-// heal of a 16 s ZooKeeper cut in 2 of 6 runs, and of 2 of 3 cuts of 30–50 s in the soak).
+// heal of a 16 s ZooKeeper cut in 2 of 6 runs, and of 3 of 7 cuts of 28–57 s in the soaks).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connectZk, type ZkClient } from "../../lib/adapters/zookeeper/client.ts";
 import { OK, startFaultForwarder, type FaultForwarder } from "../support/fault-forwarder.ts";
