@@ -17,11 +17,22 @@ export interface Node {
   port: number;
   env: Record<string, string>;
   log: string[];
+  /** The address clients reach it at (127.0.0.1 unless it runs on a test host). */
+  ip: string;
+  /** The host slot it was started on (`ClusterOptions.host`), if any. */
+  slot?: number;
+}
+
+/** Where an instance runs: a command prefix (e.g. `ip netns exec <ns>`) and its own address. */
+export interface InstanceHost {
+  ip: string;
+  prefix: string[];
+  env?: Record<string, string>;
 }
 
 
 /** Reads a process's output line by line into `log`, resolving the port it announces. */
-function watchOutput(node: Omit<Node, "port">): Promise<number> {
+function watchOutput(node: Pick<Node, "proc" | "log">): Promise<number> {
   return new Promise((resolve, reject) => {
     const read = async (stream: ReadableStream<Uint8Array>) => {
       const decoder = new TextDecoder();
@@ -59,7 +70,7 @@ export async function spawnServer(env: Record<string, string>, command = ["bun",
     watchOutput(partial),
     Bun.sleep(20000).then(() => Promise.reject(new Error(`instance did not listen within 20 s:\n${partial.log.join("\n")}`))),
   ]);
-  return { ...partial, port };
+  return { ...partial, port, ip: fullEnv.HOST_IP ?? "127.0.0.1" };
 }
 
 export interface ClusterOptions {
@@ -70,6 +81,8 @@ export interface ClusterOptions {
   /** What each instance runs (default `bun run server.ts` in the checkout), and where. */
   command?: string[];
   cwd?: string;
+  /** The host of the instance started in slot `slot` (0, 1, …), e.g. a network namespace. */
+  host?: (slot: number) => InstanceHost;
 }
 
 export type Cluster = Target & {
@@ -78,8 +91,11 @@ export type Cluster = Target & {
   readonly redis: Redis;
   readonly zk: ZkClient;
   readonly baseEnv: Record<string, string>;
-  /** Starts one more instance (e.g. to replace a killed one); resolves once it is listening. */
-  start(env?: Record<string, string>): Promise<Node>;
+  /**
+   * Starts one more instance (e.g. to replace a killed one), in host slot `slot` (default: the
+   * next one); resolves once it is listening.
+   */
+  start(env?: Record<string, string>, slot?: number): Promise<Node>;
   /** Data of every `/server-list` child, read from ZooKeeper now. */
   serverList(): Promise<Array<{ name: string; data: string }>>;
 };
@@ -113,10 +129,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   const nodes: Node[] = [];
 
-  async function start(env: Record<string, string> = {}): Promise<Node> {
-    const node = await spawnServer({ ...baseEnv, ...env }, opts.command, opts.cwd);
-    nodes.push(node);
-    return node;
+  async function start(env: Record<string, string> = {}, slot = nodes.length): Promise<Node> {
+    const host = opts.host?.(slot);
+    const command = [...(host?.prefix ?? []), ...(opts.command ?? ["bun", "run", "server.ts"])];
+    const node = await spawnServer({ ...baseEnv, ...(host ? { HOST_IP: host.ip, BIND_HOST: host.ip } : {}), ...host?.env, ...env }, command, opts.cwd);
+    nodes.push({ ...node, slot: host ? slot : undefined });
+    return nodes[nodes.length - 1];
   }
 
   const cluster: Cluster = {
@@ -129,8 +147,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     zk,
     baseEnv,
     start,
-    wsUrl: (i = 0) => `ws://127.0.0.1:${nodes[i].port}/ws`,
-    httpUrl: (i = 0) => `http://127.0.0.1:${nodes[i].port}`,
+    wsUrl: (i = 0) => `ws://${nodes[i].ip}:${nodes[i].port}/ws`,
+    httpUrl: (i = 0) => `http://${nodes[i].ip}:${nodes[i].port}`,
     async serverList() {
       const base = `/${tag}/server-list`;
       const names = await zk.getChildren(base).catch(() => [] as string[]);

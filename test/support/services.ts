@@ -34,6 +34,7 @@ export const REDIS_DB = {
   binary: 0,
   prometheus: 0,
   webhooks: 0,
+  hosts: 0, // test/partition and bench/partition-soak.ts
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -1,0 +1,80 @@
+// Three instances on three test hosts (network namespaces), each reaching ZooKeeper, Redis,
+// RabbitMQ and PostgreSQL through forwarders whose faults are set per host, under steady 1:1,
+// multi-device and group load from clients that reconnect and resend as README says. One fault at a
+// time on host 1; the checker must find nothing acked lost, nothing phantom, no clientMsgId acked
+// twice, and every acked message in the store. Prints the per-fault table.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { faultTable, type FaultRow } from "../support/checker.ts";
+import { killDuringCut, LIBFAKETIME, linkFault, skewedKillDuringCut, startFaultRunner, type FaultKind, type FaultRunner } from "../support/fault-run.ts";
+import { SERVICES } from "../support/hosts.ts";
+import { netnsUnavailable } from "../support/netns.ts";
+import { REDIS_DB } from "../support/services.ts";
+
+const unavailable = netnsUnavailable();
+const ZK_SESSION_TIMEOUT_MS = 4000;
+
+/**
+ * Each fault, whether the others must lose sight of host 1 during it (ZooKeeper), and `todo` when it
+ * finds a server bug still open (it runs with `bun test --todo`). `zkLateConnect`: host 1's instance
+ * may exit at the heal, a server bug reproduced on its own by zk-late-connect.test.ts (todo): here
+ * such an exit is counted in the table (`crashes`) and the clients' replay must still lose nothing.
+ * `faketime`: needs libfaketime (`apt-get install libfaketime`), skipped without it.
+ */
+const FAULTS: Array<[FaultKind, { leavesView: boolean; todo?: true; zkLateConnect?: true; faketime?: true }]> = [
+  [linkFault("Redis refused 8 s", ["redis"], { kind: "refuse" }, 8000), { leavesView: false }],
+  [linkFault("RabbitMQ silent 8 s", ["rabbitmq"], { kind: "silent" }, 8000), { leavesView: false }],
+  // Past the session timeout and the others' 10 s grace: they route its users' messages nowhere.
+  [linkFault("ZooKeeper silent 16 s", ["zookeeper"], { kind: "silent" }, 16_000), { leavesView: true, zkLateConnect: true }],
+  [linkFault("every service 50 ms + 1% loss, 15 s", SERVICES, { kind: "lossy", delayMs: 50, loss: 0.01 }, 15_000), { leavesView: false }],
+  [killDuringCut(6000), { leavesView: true }],
+  // Server bug (2026-12-07, 3 runs): 17, 13 and 15 acked messages lost (of 949, 936, 936), all on
+  // b_0's device, from a_0 and from a_2's group messages, sent 14 s to ~19 s into the cut. Out of the
+  // others' view after 4 s + their 10 s grace, host 1's users get nothing from the others (routed
+  // nowhere, stored); b_0 keeps getting a_1's group messages, delivered on host 1 itself, so its
+  // highest msgId moves on. Killed before it registers again, host 1 never runs its catch-up, and b_0's
+  // replay from "highest seen minus 10 s" starts after the gap.
+  [killDuringCut(30_000, ["zookeeper"], 29 / 30), { leavesView: true, todo: true }],
+  // Host 1's wall clock 3 s ahead (libfaketime): inside the clients' 10 s replay margin.
+  [skewedKillDuringCut(3000, 6000), { leavesView: true, faketime: true }],
+  // Past README's assumptions (clocks within 1 s, replay margin 10 s), as issue 17 asks to survive.
+  // 2026-12-07, 2 runs: 12 and 12 acked messages lost (of 403), all on b_0's device. Two sent by a_0
+  // within 0.7 s after b_0 moved from a_0's instance to the skewed one: a_0's instance still had b_0's
+  // route cached (ROUTE_CACHE_MS), and the skewed instance's catch-up reads what was created since
+  // 2 s before its route write by its own clock, 15 s ahead. The rest during the cut: after the kill
+  // b_0 replays from its highest msgId minus 10 s, an id minted 15 s ahead: the replay starts 5 s in
+  // the future.
+  [skewedKillDuringCut(15_000, 6000), { leavesView: true, faketime: true, todo: true }],
+];
+
+if (unavailable) {
+  test.skip(`partitions across test hosts: skipped, ${unavailable}`, () => {});
+} else {
+  describe("a 3-host cluster under load, one fault at a time on host 1", () => {
+    let runner: FaultRunner;
+    const rows: FaultRow[] = [];
+
+    beforeAll(async () => {
+      runner = await startFaultRunner({ hosts: 3, redisDb: REDIS_DB.hosts, env: { ZK_SESSION_TIMEOUT_MS: String(ZK_SESSION_TIMEOUT_MS) } });
+    }, 60_000);
+    afterAll(async () => {
+      if (rows.length) console.log(`\n${faultTable(rows)}\n`);
+      if (runner?.checker.phantoms.length) console.log("phantom:", runner.checker.phantoms.slice(0, 20));
+      await runner?.stop();
+    }, 60_000);
+
+    for (const [kind, { leavesView, todo, zkLateConnect, faketime }] of FAULTS) {
+      const noFaketime = faketime && !LIBFAKETIME;
+      (todo ? test.todo : noFaketime ? test.skip : test)(`${noFaketime ? "(skipped: no libfaketime, apt-get install libfaketime) " : ""}${kind.name}: nothing acked lost, nothing phantom, one msgId per clientMsgId, all in the store`, async () => {
+        const row = await runner.run(kind, 1);
+        rows.push(row);
+        if (row.lost || row.crashes) console.log(`${kind.name}:\n${runner.checker.explain(kind.name)}`);
+        const missing = runner.checker.missing(kind.name).slice(0, 10).map((m) => `${m.r.clientMsgId}=${m.r.msgId} on ${m.device}`);
+        expect({ lost: row.lost, phantom: row.phantom, ackConflicts: row.ackConflicts, notInStore: row.notInStore, crashes: zkLateConnect ? 0 : row.crashes, missing }).toEqual({
+          lost: 0, phantom: 0, ackConflicts: 0, notInStore: 0, crashes: 0, missing: [],
+        });
+        expect(row.acked).toBeGreaterThan(0);
+        if (leavesView) expect(row.fewestListed).toBe(2); // the fault really took it out of the others' view
+      }, 90_000);
+    }
+  });
+}
