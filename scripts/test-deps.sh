@@ -3,7 +3,8 @@
 # docker-compose (validates compose.yaml without a Docker engine), the Java libraries of the
 # seed lineage with a JDK (test/lineage/: Jackson, the RabbitMQ client, Curator, ZooKeeper), and
 # Debian's Prometheus 2.42 with promtool (test/deploy/: the alert rules and the dashboard's queries;
-# the tests run their own server on 127.0.0.1, so the service the package starts is stopped).
+# the tests run their own server on 127.0.0.1, so the service the package starts is stopped), and
+# libfaketime (test/partition/: an instance whose clock is skewed).
 # Idempotent; root for apt.
 set -euo pipefail
 missing=()
@@ -11,7 +12,7 @@ missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
-for pkg in libjackson2-databind-java librabbitmq-client-java libcurator-recipes-java libcurator-framework-java libcurator-client-java libzookeeper-java libslf4j-java; do
+for pkg in libfaketime libjackson2-databind-java librabbitmq-client-java libcurator-recipes-java libcurator-framework-java libcurator-client-java libzookeeper-java libslf4j-java; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
