@@ -98,6 +98,27 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
       );
       return rows.map(fromRow);
     },
+    async conversations(userId, groupIds, page, pageSize) {
+      // Each peer's newest message either way, each group's newest; served by the pair index
+      // (sender_id, receiver_id, id) and the receiver index (receiver_id, id) (EXPLAIN in the README).
+      const groups = groupIds.map((_, i) => `$${i + 2}`).join(", ");
+      const convs = `WITH last AS (
+          SELECT receiver_id AS cid, MAX(id) AS last_id FROM chat_message
+            WHERE sender_id = $1 AND receiver_id <> '${EVERYONE}' AND receiver_id NOT LIKE 'group:%' GROUP BY receiver_id
+          UNION ALL
+          SELECT sender_id AS cid, MAX(id) AS last_id FROM chat_message
+            WHERE receiver_id = $1 AND sender_id <> '${SYSTEM_SENDER}' GROUP BY sender_id
+          ${groups ? `UNION ALL SELECT receiver_id AS cid, MAX(id) AS last_id FROM chat_message WHERE receiver_id IN (${groups}) GROUP BY receiver_id` : ""}
+        ), convs AS (SELECT cid, MAX(last_id) AS last_id FROM last GROUP BY cid)`;
+      const k = groupIds.length + 1;
+      const [{ n }] = await sql.unsafe(`${convs} SELECT COUNT(*) AS n FROM convs`, [userId, ...groupIds]);
+      const rows = await sql.unsafe(
+        `${convs} SELECT convs.cid AS conversation_id, ${SELECT_COLS} FROM convs JOIN chat_message ON chat_message.id = convs.last_id
+         ORDER BY convs.last_id DESC LIMIT $${k + 1} OFFSET $${k + 2}`,
+        [userId, ...groupIds, pageSize, (page - 1) * pageSize],
+      );
+      return { records: Number(n), rows: rows.map((r: any) => ({ conversationId: r.conversation_id, last: fromRow(r) })) };
+    },
     async get(msgId) {
       if (!isMsgId(msgId)) return undefined;
       const rows = await sql.unsafe(`SELECT ${SELECT_COLS} FROM chat_message WHERE id = $1`, [msgId]);

@@ -7,11 +7,16 @@ import { hasControl } from "../../protocol/values.ts";
 import { bearerToken, type Auth } from "../auth.ts";
 import { addChatRoutes, type ChatRouteDeps } from "./chat-routes.ts";
 import { addClientRoutes } from "./client-files.ts";
+import { addFeatureRoutes, type FeatureRouteDeps } from "./feature-routes.ts";
 import { addGroupRoutes, type GroupRouteDeps } from "./group-routes.ts";
 import { addOpsRoutes, type OpsRouteDeps } from "./ops-routes.ts";
 import { HttpError, grace, httpErrorOf } from "./respond.ts";
 
-export interface HttpDeps extends OpsRouteDeps, Omit<ChatRouteDeps, "authEnabled" | "groups">, Omit<GroupRouteDeps, "authEnabled"> {
+export interface HttpDeps
+  extends OpsRouteDeps, Omit<ChatRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<GroupRouteDeps, "authEnabled">,
+    Omit<FeatureRouteDeps, "authEnabled" | "groups" | "store" | "unread"> {
+  store: ChatRouteDeps["store"] & FeatureRouteDeps["store"];
+  unread: ChatRouteDeps["unread"] & FeatureRouteDeps["unread"];
   auth: Auth;
   /** CORS: origins allowed to call the API from a browser; ["*"] allows any. */
   allowedOrigins: string[];
@@ -53,5 +58,6 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   addClientRoutes(app);
   addGroupRoutes(app, { ...deps, authEnabled });
   addChatRoutes(app, { ...deps, authEnabled });
+  addFeatureRoutes(app, { ...deps, authEnabled });
   return app;
 }
