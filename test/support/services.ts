@@ -33,6 +33,7 @@ export const REDIS_DB = {
   storePartition: 0,
   binary: 0,
   prometheus: 0,
+  features: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -1,0 +1,40 @@
+// The features suite on a real 3-instance cluster on PostgreSQL (users spread over the instances),
+// and presence when the instance holding a user is killed with SIGKILL.
+import { expect, test } from "bun:test";
+import { startCluster } from "../support/cluster.ts";
+import { describeFeatures, FEATURE_ENV } from "../support/feature-behaviour.ts";
+import { PG, REDIS_DB } from "../support/services.ts";
+
+describeFeatures(
+  "cluster features (3 instances, direct routing, PostgreSQL)",
+  () => startCluster({ size: 3, redisDb: REDIS_DB.features, env: { ...FEATURE_ENV, DATABASE_URL: PG, ZK_SESSION_TIMEOUT_MS: "4000" } }),
+  ({ target, user, declared, login }) => {
+    test("users of an instance killed with SIGKILL are announced offline once its routes are purged; a user with another device is not", async () => {
+      const c = target();
+      const [a, b, d] = [user("a"), user("b"), user("d")];
+      const watcher = await declared(0, a);
+      const other = await declared(1, user("o"));
+      watcher.send({ presence: { subscribe: [b, d], clientMsgId: "w" } });
+      other.send({ presence: { subscribe: [b], clientMsgId: "o" } });
+      // The current states (offline) come first, then the ack.
+      await watcher.next((f) => f.ack?.clientMsgId === "w");
+      await other.next((f) => f.ack?.clientMsgId === "o");
+      expect(watcher.frames.splice(0).map((f) => f.presence?.online)).toEqual([false, false]);
+      expect(other.frames.splice(0).map((f) => f.presence?.online)).toEqual([false]);
+      await login(2, b);
+      await login(2, d);
+      await login(1, d); // d has another device on a live instance
+      for (const [w, u] of [[watcher, b], [watcher, d], [other, b]] as const) await w.next((f) => f.presence?.userId === u && f.presence.online);
+      const killedAt = Date.now();
+      c.nodes[2].proc.kill("SIGKILL");
+      const off = await watcher.next((f) => f.presence?.userId === b && f.presence.online === false, 20_000);
+      expect(off.presence.lastSeen).toBeGreaterThanOrEqual(killedAt);
+      await other.next((f) => f.presence?.userId === b && f.presence.online === false, 5000);
+      // Announced once though both survivors purge; d stays online (its other device).
+      await watcher.expectNothing(1500, (f) => f.presence?.userId === b || f.presence?.userId === d);
+      await other.expectNothing(0, (f) => f.presence?.userId === b);
+      const q = await fetch(`${c.httpUrl(0)}/chat/presence?userIds=${b},${d}`).then((r) => r.json());
+      expect(q.data.map((p: any) => [p.userId, p.online])).toEqual([[b, false], [d, true]]);
+    }, 40_000);
+  },
+);
