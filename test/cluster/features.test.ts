@@ -1,9 +1,12 @@
 // The features suite on a real 3-instance cluster on PostgreSQL (users spread over the instances),
-// and presence when the instance holding a user is killed with SIGKILL.
+// presence when the instance holding a user is killed with SIGKILL, and a 2-instance fanout cluster
+// whose fanout_exchange (what seed instances read) never carries a feature frame.
 import { expect, test } from "bun:test";
+import amqp from "amqplib";
 import { startCluster } from "../support/cluster.ts";
 import { describeFeatures, FEATURE_ENV } from "../support/feature-behaviour.ts";
 import { PG, REDIS_DB } from "../support/services.ts";
+import { eventually } from "../support/wait.ts";
 
 describeFeatures(
   "cluster features (3 instances, direct routing, PostgreSQL)",
@@ -36,5 +39,37 @@ describeFeatures(
       const q = await fetch(`${c.httpUrl(0)}/chat/presence?userIds=${b},${d}`).then((r) => r.json());
       expect(q.data.map((p: any) => [p.userId, p.online])).toEqual([[b, false], [d, true]]);
     }, 40_000);
+  },
+);
+
+describeFeatures(
+  "cluster features (2 instances, fanout routing, shared SQLite)",
+  () => startCluster({ size: 2, redisDb: REDIS_DB.clusterChatFanout, env: { ...FEATURE_ENV, ROUTING: "fanout" } }),
+  ({ target, user, declared }) => {
+    test("presence and typing frames never travel on fanout_exchange, where seed instances would hand them to their clients", async () => {
+      const c = target();
+      const conn = await amqp.connect(c.baseEnv.AMQP_URL);
+      const ch = await conn.createChannel();
+      const { queue } = await ch.assertQueue("", { exclusive: true });
+      await ch.bindQueue(queue, "fanout_exchange", "");
+      const bodies: string[] = [];
+      await ch.consume(queue, (m) => m && bodies.push(m.content.toString()), { noAck: true });
+      try {
+        const [a, b] = [user("a"), user("b")];
+        const alice = await declared(0, a);
+        alice.send({ presence: { subscribe: [b] } });
+        await alice.next((f) => f.presence);
+        const bob = await declared(1, b);
+        await alice.next((f) => f.presence?.online === true);
+        bob.send({ typing: { receiverId: a } });
+        expect((await alice.next((f) => f.typing)).typing).toEqual({ senderId: b, receiverId: a });
+        await alice.say(a, b, "on the fanout exchange"); // the control: chat does travel there
+        await bob.nextMessage();
+        expect(await eventually(() => bodies.some((x) => x.includes("on the fanout exchange")), 3000)).toBe(true);
+        expect(bodies.filter((x) => x.includes("presence") || x.includes("typing"))).toEqual([]);
+      } finally {
+        await conn.close();
+      }
+    });
   },
 );
