@@ -111,13 +111,24 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
           ${groups ? `UNION ALL SELECT receiver_id AS cid, MAX(id) AS last_id FROM chat_message WHERE receiver_id IN (${groups}) GROUP BY receiver_id` : ""}
         ), convs AS (SELECT cid, MAX(last_id) AS last_id FROM last GROUP BY cid)`;
       const k = groupIds.length + 1;
-      const [{ n }] = await sql.unsafe(`${convs} SELECT COUNT(*) AS n FROM convs`, [userId, ...groupIds]);
-      const rows = await sql.unsafe(
-        `${convs} SELECT convs.cid AS conversation_id, ${SELECT_COLS} FROM convs JOIN chat_message ON chat_message.id = convs.last_id
-         ORDER BY convs.last_id DESC LIMIT $${k + 1} OFFSET $${k + 2}`,
+      // The page of (conversation, newest id) first, then those rows by primary key: joined in one
+      // statement, PostgreSQL chose a merge join that walks the primary key from the newest row down.
+      const top = await sql.unsafe(
+        `${convs} SELECT cid, CAST(last_id AS TEXT) AS last_id, COUNT(*) OVER () AS n FROM convs ORDER BY convs.last_id DESC LIMIT $${k + 1} OFFSET $${k + 2}`,
         [userId, ...groupIds, pageSize, (page - 1) * pageSize],
       );
-      return { records: Number(n), rows: rows.map((r: any) => ({ conversationId: r.conversation_id, last: fromRow(r) })) };
+      const records = top.length
+        ? Number(top[0].n)
+        : Number((await sql.unsafe(`${convs} SELECT COUNT(*) AS n FROM convs`, [userId, ...groupIds]))[0].n);
+      if (!top.length) return { records, rows: [] };
+      const ids: string[] = top.map((r: any) => r.last_id as string);
+      const found = await sql.unsafe(`SELECT ${SELECT_COLS} FROM chat_message WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(", ")})`, ids);
+      const byId = new Map(found.map((r: any) => [String(r.id), fromRow(r)]));
+      const rows = top.flatMap((r: any) => {
+        const last = byId.get(r.last_id);
+        return last ? [{ conversationId: r.cid as string, last }] : [];
+      });
+      return { records, rows };
     },
     async get(msgId) {
       if (!isMsgId(msgId)) return undefined;
