@@ -34,6 +34,7 @@ export const REDIS_DB = {
   binary: 0,
   prometheus: 0,
   features: 0,
+  browserPresence: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
