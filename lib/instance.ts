@@ -82,6 +82,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       websocket: ws.websocket,
     });
     await adapters.advertise();
+    if (adapters.orphanedUsers?.length) chat.usersGone([...new Set(adapters.orphanedUsers)]);
   } catch (err) {
     server?.stop(true);
     ws.stop();

@@ -21,6 +21,8 @@ export interface Adapters {
   groups: GroupStore;
   unread: UnreadCounters;
   presence: PresenceStore;
+  /** Users a previous process on this ip:port had routed (its routes were just removed): checked for presence at start. */
+  orphanedUsers?: readonly string[];
   directory: InstanceDirectory;
   fullMarks: FullMarks;
   /** The snowflake worker id now (0..1023). */

@@ -56,7 +56,10 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     closing("full marks", () => fullMarks.close());
 
     const routes = createRedisSessionRoutes({ redis, instanceId, isLive: (id) => registry.isLive(id), log: ilog });
-    await routes.rebuild([]); // forget what a previous process on this ip:port left behind
+    // Forget what a previous process on this ip:port left behind (killed, restarted at once: the
+    // others may have skipped its purge); its users' presence is checked once this one serves.
+    const orphanedUsers = await routes.usersOf(instanceId);
+    await routes.rebuild([]);
     closing("routes", () => routes.close());
 
     const link = await connectAmqp({ url: config.amqpUrl!, name: `im-bus ${instanceId}`, log: ilog, heartbeatS: config.amqpHeartbeatS });
@@ -86,6 +89,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
       store,
       groups,
       unread,
+      orphanedUsers,
       presence: createRedisPresence(redis, { instanceId, isLive: (id) => registry.isLive(id) }),
       directory: { nodes: () => registry.nodes(), isFull: (id) => fullMarks.has(id) },
       fullMarks,

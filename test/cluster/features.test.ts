@@ -39,6 +39,22 @@ describeFeatures(
       const q = await fetch(`${c.httpUrl(0)}/chat/presence?userIds=${b},${d}`).then((r) => r.json());
       expect(q.data.map((p: any) => [p.userId, p.online])).toEqual([[b, false], [d, true]]);
     }, 40_000);
+
+    test("users of an instance killed and restarted at once on the same port are announced offline (the restart removed their routes)", async () => {
+      const c = target();
+      const [a, b] = [user("a"), user("b")];
+      const watcher = await declared(0, a);
+      watcher.send({ presence: { subscribe: [b], clientMsgId: "w" } });
+      await watcher.next((f) => f.ack?.clientMsgId === "w");
+      watcher.frames.splice(0);
+      await login(1, b);
+      await watcher.next((f) => f.presence?.userId === b && f.presence.online);
+      const { port } = c.nodes[1];
+      c.nodes[1].proc.kill("SIGKILL");
+      await c.start({ PORT: String(port) }); // back before its old registration expires
+      await watcher.next((f) => f.presence?.userId === b && f.presence.online === false, 20_000);
+      await watcher.expectNothing(1000, (f) => f.presence?.userId === b);
+    }, 40_000);
   },
 );
 
