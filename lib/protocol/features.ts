@@ -60,16 +60,22 @@ export function isFeatureFrame(json: unknown): json is Record<string, unknown> {
   return typeof json === "object" && json !== null && !("chatMsg" in json) && ("presence" in json || "typing" in json);
 }
 
-/** Validates a feature frame; a refusal names the field. */
-export function decodeFeature(json: Record<string, unknown>): { ok: true; request: FeatureRequest } | { ok: false; message: string } {
+/** The refused frame's clientMsgId, when it is a usable one (the error names it). */
+function usableClientMsgId(body: unknown): string | undefined {
+  const cid = (body as { clientMsgId?: unknown } | null)?.clientMsgId;
+  return typeof cid === "string" && v.is(clientMsgId, cid) ? cid : undefined;
+}
+
+/** Validates a feature frame; a refusal names the field (and the frame's clientMsgId, when usable). */
+export function decodeFeature(json: Record<string, unknown>): { ok: true; request: FeatureRequest } | { ok: false; message: string; clientMsgId?: string } {
   if ("presence" in json) {
     const p = v.safeParse(PresenceRequestSchema, json);
-    if (!p.success) return { ok: false, message: firstIssue(p.issues, "frame") };
+    if (!p.success) return { ok: false, message: firstIssue(p.issues, "frame"), clientMsgId: usableClientMsgId(json.presence) };
     const { subscribe = [], unsubscribe = [], clientMsgId } = p.output.presence;
     return { ok: true, request: { kind: "presence", subscribe, unsubscribe, clientMsgId } };
   }
   const t = v.safeParse(TypingRequestSchema, json);
-  if (!t.success) return { ok: false, message: firstIssue(t.issues, "frame") };
+  if (!t.success) return { ok: false, message: firstIssue(t.issues, "frame"), clientMsgId: usableClientMsgId(json.typing) };
   const { receiverId, stop = false, clientMsgId } = t.output.typing;
   return { ok: true, request: { kind: "typing", receiverId, stop, clientMsgId } };
 }

@@ -140,7 +140,7 @@ export function decodeClient(text: string): DecodedClient {
   if (!parsed.ok) return parsed;
   if (!isFeatureFrame(parsed.json)) return decodeValue(parsed.json);
   const f = decodeFeature(parsed.json);
-  return f.ok ? { ok: true, request: f.request } : { ok: false, code: ErrorCode.BAD_FRAME, message: f.message };
+  return f.ok ? { ok: true, request: f.request } : { ok: false, code: ErrorCode.BAD_FRAME, message: f.message, clientMsgId: f.clientMsgId };
 }
 
 /** Validates an already parsed frame; never throws. */

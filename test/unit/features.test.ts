@@ -50,6 +50,13 @@ describe("decodeClient", () => {
       expect(!d.ok && d.message).toContain(named);
     }
   });
+
+  test("a refused feature frame's error names its clientMsgId when that one is usable", () => {
+    expect(decodeClient('{"typing":{"receiverId":"b\\u0000","clientMsgId":"t1"}}')).toMatchObject({ ok: false, clientMsgId: "t1" });
+    expect(decodeClient('{"presence":{"subscribe":[1],"clientMsgId":"p1"}}')).toMatchObject({ ok: false, clientMsgId: "p1" });
+    const bad = decodeClient('{"presence":{"subscribe":[1],"clientMsgId":""}}');
+    expect(!bad.ok && bad.clientMsgId).toBeUndefined();
+  });
 });
 
 describe("feature envelopes on the direct exchange", () => {
