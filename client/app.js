@@ -311,6 +311,7 @@ el.text.addEventListener("keydown", (e) => {
   }
 });
 el.text.addEventListener("input", () => {
+  if (el.text.value) chat?.typed();
   el.text.style.height = "";
   el.text.style.height = `${Math.min(el.text.scrollHeight, 140)}px`;
 });

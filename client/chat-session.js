@@ -4,6 +4,7 @@
 import { createApi } from "./api.js";
 import { createConnection } from "./connection.js";
 import { Conversation } from "./conversation.js";
+import { createLiveStatus } from "./live-status.js";
 import { SYSTEM, formatChatTime, kindOf, maxId, previewOf, randomId } from "./format.js";
 import { userStore } from "./storage.js";
 import { createUnreadBadges } from "./unread-badges.js";
@@ -143,6 +144,7 @@ export function createChatSession({ me, token = "", ui: target }) {
     if (msg.own && msg.clientMsgId && outbox.some((o) => o.clientMsgId === msg.clientMsgId)) {
       saveOutbox(outbox.filter((o) => o.clientMsgId !== msg.clientMsgId)); // stored before we saw its ack
     }
+    if (!msg.own) liveStatus.messageFrom(peer, c.senderId);
     if (added) {
       touchPeer(peer, true);
       // Replayed messages (before the CONNECT_INIT ack) are in the server's counts fetched after it.
@@ -292,18 +294,19 @@ export function createChatSession({ me, token = "", ui: target }) {
   function describe(id) {
     const kind = kindOf(id);
     if (kind === "system") return { kind, name: "System", subtitle: "Announcements to everyone" };
-    if (kind === "user") return { kind, name: id };
+    if (kind === "user") return { kind, name: id, subtitle: liveStatus.status(id) };
     const g = groups.get(id);
     const members = g?.members;
     const others = members?.filter((u) => u !== me);
     const subtitle = g?.left ? "You are not a member of this group"
       : others ? [...others.slice(0, 12), ...(members.includes(me) ? ["You"] : [])].join(", ") + (others.length > 12 ? ` and ${others.length - 12} more` : "")
       : "Group";
-    return { kind, name: g?.name || "Group", subtitle, group: g, isOwner: g?.ownerId === me, left: !!g?.left };
+    return { kind, name: g?.name || "Group", subtitle: liveStatus.status(id) ?? subtitle, group: g, isOwner: g?.ownerId === me, left: !!g?.left };
   }
 
   function onLive(ack) {
     lives++;
+    liveStatus.onLive();
     // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
     const partial = ack?.recovered === false;
     if (partial) ui.notify("Some messages from while you were away were not replayed: they are in each conversation's history.");
@@ -351,7 +354,9 @@ export function createChatSession({ me, token = "", ui: target }) {
     onAck,
     onError,
     onLive,
+    onFeature: (f) => liveStatus.onFrame(f),
   });
+  const liveStatus = createLiveStatus({ me, send: (frame) => conn.send(frame), changed: (key) => key === openPeer && draw(key) });
 
   const resendTimer = setInterval(() => {
     if (!conn.live) return;
@@ -374,6 +379,7 @@ export function createChatSession({ me, token = "", ui: target }) {
     open(peer) {
       openPeer = peer;
       store.saveOpenPeer(peer);
+      liveStatus.watch(peer);
       const conv = convOf(peer);
       if (!peers.some((p) => p.id === peer)) touchPeer(peer, true);
       badges.clear(peer);
@@ -423,8 +429,11 @@ export function createChatSession({ me, token = "", ui: target }) {
       }
       draw(peer, { anchorOlder: true });
     },
+    /** The user is typing in the open conversation (others see a note). */
+    typed: () => openPeer && liveStatus.typed(openPeer),
     /** Sends a message to the open conversation; it shows at once and is resent until acknowledged. */
     send(text, msgType = 1) {
+      liveStatus.sent();
       if (!openPeer || !text || kindOf(openPeer) === "system") return;
       if (groups.get(openPeer)?.left) return ui.notify("You are not a member of this group any more.");
       const out = { clientMsgId: randomId(), receiverId: openPeer, msg: text, msgType, chatTime: formatChatTime(new Date()), sentAt: 0 };

@@ -5,6 +5,8 @@ import { backoffDelay, randomId, wsUrlsFor } from "./format.js";
 const KEEPALIVE_MS = 20_000;
 const OPEN_TIMEOUT_MS = 5000;
 const INIT_TIMEOUT_MS = 10_000;
+/** The server's feature frames this client understands (declared in CONNECT_INIT). */
+const FEATURES = ["presence", "typing"];
 
 function closeReason(e) {
   if (e.code === 1001) return "the server went away";
@@ -30,7 +32,7 @@ function openSocket(url) {
  *   (`ack.recovered === false`: the replay was cut or failed, history holds the rest)
  * `lastMsgId()` names the last message seen, so the server replays what came after it.
  */
-export function createConnection({ userId, token = "", api, lastMsgId, onState, onFrame, onAck, onError, onLive }) {
+export function createConnection({ userId, token = "", api, lastMsgId, onState, onFrame, onAck, onError, onLive, onFeature }) {
   let ws = null;
   let live = false;
   let stopped = false;
@@ -66,6 +68,7 @@ export function createConnection({ userId, token = "", api, lastMsgId, onState, 
         } else if (f.ack) onAck(f.ack);
         else if (f.error) onError(f.error);
         else if (f.chatMsg) onFrame(f, live);
+        else if (f.presence || f.typing) onFeature?.(f);
       };
       socket.onclose = (e) => {
         clearTimeout(initTimer);
@@ -77,7 +80,8 @@ export function createConnection({ userId, token = "", api, lastMsgId, onState, 
         resolve({ wentLive, reason: closeReason(e) });
       };
       const after = lastMsgId();
-      socket.send(JSON.stringify({ chatMsg: { senderId: userId, msgType: 0, clientMsgId: initId, ...(after ? { msgId: after } : {}) } }));
+      // "features": presence and typing frames come only to connections that declare them.
+      socket.send(JSON.stringify({ chatMsg: { senderId: userId, msgType: 0, clientMsgId: initId, ...(after ? { msgId: after } : {}) }, features: FEATURES }));
     });
   }
 

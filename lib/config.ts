@@ -51,6 +51,10 @@ const EnvSchema = v.object({
   MAX_MSG_CHARS: v.optional(intIn(1, 16 * 1024 * 1024), "16384"),
   PERSIST_FEED: v.optional(v.picklist(["on", "off"], "must be on or off"), "off"),
   ROUTE_CACHE_MS: v.optional(intIn(0, 10_000), "1000"),
+  PRESENCE_GRACE_MS: v.optional(intIn(0, 60_000), "2500"),
+  PRESENCE_SUBSCRIPTIONS_MAX: v.optional(intIn(1, 100_000), "256"),
+  PRESENCE_QUERY_MAX: v.optional(intIn(1, 10_000), "100"),
+  TYPING_RATE_PER_CONN: v.optional(intIn(1, 1000), "2"),
   BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   WEBHOOK_URL: v.optional(
@@ -112,6 +116,14 @@ export interface Config {
   persistFeed: boolean;
   /** Lifetime of route lookups cached for new messages, ms (cluster, direct routing); 0: none. */
   routeCacheMs: number;
+  /** How long a user whose last device left stays online before it is announced offline (ms). */
+  presenceGraceMs: number;
+  /** Users one connection may watch the presence of. */
+  presenceSubscriptionsMax: number;
+  /** Most users one HTTP presence query may name. */
+  presenceQueryMax: number;
+  /** Typing frames per second per connection (bursts of twice that). */
+  typingRatePerConn: number;
   /** Benchmark-only: write onlineCounts the seed's way, one lock acquisition per change. */
   benchSeedStyleCounts: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -191,6 +203,10 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
       : undefined,
     persistFeed: e.PERSIST_FEED === "on",
     routeCacheMs: e.ROUTE_CACHE_MS,
+    presenceGraceMs: e.PRESENCE_GRACE_MS,
+    presenceSubscriptionsMax: e.PRESENCE_SUBSCRIPTIONS_MAX,
+    presenceQueryMax: e.PRESENCE_QUERY_MAX,
+    typingRatePerConn: e.TYPING_RATE_PER_CONN,
     benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",
     logLevel: e.LOG_LEVEL,
   };

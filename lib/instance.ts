@@ -40,13 +40,18 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       routing: config.routing, replayMax: config.replayMax, maxConnsPerUser: config.maxConnsPerUser, maxMsgChars: config.maxMsgChars, redeliverResends: config.mode === "cluster",
       routeCacheMs: config.mode === "cluster" ? config.routeCacheMs : 0,
       storeTimeoutMs: config.storeTimeoutMs,
+      presenceGraceMs: config.presenceGraceMs,
+      presenceSubscriptionsMax: config.presenceSubscriptionsMax,
+      typingRatePerConn: config.typingRatePerConn,
     },
   );
   const membership = createMembership({
     instanceId, events: adapters.events, routes: adapters.routes, lease, sessions: chat.sessions, log: ilog,
     catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
+    usersGone: (userIds) => chat.usersGone(userIds),
   });
   adapters.bus.onEnvelope(chat.deliverRemote);
+  adapters.routes.onReset(() => chat.resyncPresence()); // presence lives in the same store as the routes
   metrics.watch({ checks: adapters.checks, routesTrusted: () => membership.routesTrusted() });
 
   const auth = createAuth(config.authSecret);
@@ -61,6 +66,8 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     sign: (msgId, signer) => chat.sign(msgId, signer),
     broadcast: (text) => chat.broadcast(text),
     sendAs: (senderId, chatMsg) => chat.sendAs(senderId, chatMsg),
+    presenceOf: (userIds) => chat.presenceOf(userIds),
+    presenceQueryMax: config.presenceQueryMax,
     self: () => ({ ...self, onlineCounts: chat.sessions.onlineCounts }),
     draining: () => draining,
     metricsText: () => metrics.text(),
@@ -78,6 +85,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       websocket: ws.websocket,
     });
     await adapters.advertise();
+    if (adapters.orphanedUsers?.length) chat.usersGone([...new Set(adapters.orphanedUsers)]);
   } catch (err) {
     server?.stop(true);
     ws.stop();
@@ -101,6 +109,8 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         chat.closeAll(1001, "server shutting down");
         await Bun.sleep(50); // let close handlers run so counts and routes are final
         await chat.idle();
+        // Users who do not come back elsewhere within the grace are announced offline before the bus closes.
+        await chat.settlePresence(Math.min(config.presenceGraceMs, config.shutdownTimeoutMs / 2));
         webhooks?.close();
         membership.close();
         await adapters.close();

@@ -2,7 +2,7 @@
 // directory and health checks for the transports, and the steps of starting and stopping.
 import type { FullMarks, InstanceDirectory } from "../core/directory.ts";
 import type {
-  GroupStore, InstanceEvents, MessageBus, MessageStore, OnlineCounts, PortLease, SessionRoutes, UnreadCounters,
+  GroupStore, InstanceEvents, MessageBus, MessageStore, OnlineCounts, PortLease, PresenceStore, SessionRoutes, UnreadCounters,
 } from "../core/ports.ts";
 import type { Logger } from "../log.ts";
 
@@ -20,6 +20,9 @@ export interface Adapters {
   store: MessageStore;
   groups: GroupStore;
   unread: UnreadCounters;
+  presence: PresenceStore;
+  /** Users a previous process on this ip:port had routed (its routes were just removed): checked for presence at start. */
+  orphanedUsers?: readonly string[];
   directory: InstanceDirectory;
   fullMarks: FullMarks;
   /** The snowflake worker id now (0..1023). */

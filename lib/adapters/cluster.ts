@@ -12,6 +12,7 @@ import { createPersistQueue } from "./rabbitmq/persist-queue.ts";
 import { createQueuedUnread } from "./rabbitmq/queued-unread.ts";
 import { leasePort } from "./redis/ports.ts";
 import { connectRedis } from "./redis/connect.ts";
+import { createRedisPresence } from "./redis/presence.ts";
 import { createRedisSessionRoutes } from "./redis/session-routes.ts";
 import { createRedisUnread } from "./redis/unread.ts";
 import { createSqlGroups } from "./sql/groups.ts";
@@ -55,12 +56,18 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
     closing("full marks", () => fullMarks.close());
 
     const routes = createRedisSessionRoutes({ redis, instanceId, isLive: (id) => registry.isLive(id), log: ilog });
-    await routes.rebuild([]); // forget what a previous process on this ip:port left behind
+    // Forget what a previous process on this ip:port left behind (killed, restarted at once: the
+    // others may have skipped its purge); its users' presence is checked once this one serves.
+    const orphanedUsers = await routes.usersOf(instanceId);
+    await routes.rebuild([]);
     closing("routes", () => routes.close());
 
     const link = await connectAmqp({ url: config.amqpUrl!, name: `im-bus ${instanceId}`, log: ilog, heartbeatS: config.amqpHeartbeatS });
     closing("rabbitmq", () => link.close());
-    const frames = await createFrameBus(link, { instanceId, routing: config.routing, log: ilog });
+    const frames = await createFrameBus(link, {
+      instanceId, routing: config.routing, log: ilog,
+      peers: () => registry.nodes().map(instanceIdOf).filter((id) => id !== instanceId),
+    });
     closing("frame bus", () => frames.close());
     const bus = createOutbox(frames, { log: ilog, onBacklog: (n) => metrics.outboxBacklog.set(n) });
     metrics.outboxCapacity.set(bus.maxFrames);
@@ -82,6 +89,8 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
       store,
       groups,
       unread,
+      orphanedUsers,
+      presence: createRedisPresence(redis, { instanceId, isLive: (id) => registry.isLive(id) }),
       directory: { nodes: () => registry.nodes(), isFull: (id) => fullMarks.has(id) },
       fullMarks,
       workerId: () => registry.workerId,

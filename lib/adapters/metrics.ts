@@ -100,7 +100,7 @@ export function createMetrics() {
     },
   });
 
-  const frameIn = bound((type) => framesIn.labels(type), [...Object.values(MsgType).map(String), "other", "invalid"]);
+  const frameIn = bound((type) => framesIn.labels(type), [...Object.values(MsgType).map(String), "presence", "typing", "other", "invalid"]);
   const frameOut = bound((kind) => framesOut.labels(kind), ["ack", "error", "replay", "catch_up"]);
   const error = bound((code) => errors.labels(code), Object.values(ErrorCode));
   const deliveredBy = bound((origin) => delivered.labels(origin), ["local", "remote"]);

@@ -6,6 +6,7 @@ import type { Metrics } from "./metrics.ts";
 import { closeInOrder, type Adapters } from "./adapters.ts";
 import { createLocalBus } from "./memory/bus.ts";
 import { createLocalFullMarks } from "./memory/full-marks.ts";
+import { createMemoryPresence } from "./memory/presence.ts";
 import { leaseFixedPort } from "./memory/port-lease.ts";
 import { createLocalRegistry } from "./memory/registry.ts";
 import { createLocalRoutes } from "./memory/session-routes.ts";
@@ -22,6 +23,7 @@ export async function createStandaloneAdapters(config: Config, log: Logger, metr
     const instanceId = instanceIdOf(self);
     const fullMarks = createLocalFullMarks(instanceId);
     const registry = createLocalRegistry(self, fullMarks);
+    const routes = createLocalRoutes(instanceId);
     return {
       self,
       instanceId,
@@ -29,7 +31,8 @@ export async function createStandaloneAdapters(config: Config, log: Logger, metr
       counts: registry.counts,
       events: registry.events,
       lease,
-      routes: createLocalRoutes(instanceId),
+      routes,
+      presence: createMemoryPresence(routes.has),
       bus: createLocalBus(),
       store,
       groups,

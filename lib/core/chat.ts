@@ -2,15 +2,18 @@
 // Redis, RabbitMQ or SQL; the same core runs standalone and in a cluster.
 import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
-import { CHAT_TYPES, ErrorCode, MsgType, decode, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
+import { knownFeatures, type FeatureRequest } from "../protocol/features.ts";
+import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
-import type { CoreMetrics, Envelope, MessageHooks, SaveResult, GroupStore, Ids, MessageBus, MessageStore, OnlineCounts, SessionRoutes, UnreadCounters } from "./ports.ts";
+import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
+import { createPresence } from "./presence.ts";
 import { createReceipts } from "./receipts.ts";
 import { Refusal, refuse } from "./refusal.ts";
 import { createRouteCache } from "./route-cache.ts";
 import { createSend } from "./send.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
+import { createTyping } from "./typing.ts";
 
 export interface ChatDeps {
   instanceId: string;
@@ -20,6 +23,7 @@ export interface ChatDeps {
   store: MessageStore;
   unread: UnreadCounters;
   groups: GroupStore;
+  presence: PresenceStore;
   ids: Ids;
   log: Logger;
   metrics: CoreMetrics;
@@ -48,6 +52,12 @@ export interface ChatOptions {
   routeCacheMs: number;
   /** A store write unanswered this long is reported UNAVAILABLE to the sender (default 3 000; see send.ts). */
   storeTimeoutMs?: number;
+  /** How long a user whose last device left stays online (ms, default 2 500; lib/core/presence.ts). */
+  presenceGraceMs?: number;
+  /** Users one connection may watch (default 256). */
+  presenceSubscriptionsMax?: number;
+  /** Typing frames per second per connection (default 2; bursts of twice that). */
+  typingRatePerConn?: number;
 }
 
 export type Chat = ReturnType<typeof createChat>;
@@ -64,9 +74,17 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const schedule = deps.schedule ?? ((fn: () => void, ms: number) => void setTimeout(fn, ms).unref?.());
   const routeCacheMs = opts.routing === "direct" ? opts.routeCacheMs : 0;
   const cache = routeCacheMs > 0 ? createRouteCache({ lookup: (users) => deps.routes.lookup(users), ttlMs: routeCacheMs, now }) : undefined;
-  const delivery = createDelivery({ ...deps, sessions, routing: opts.routing, routesTrusted: deps.routesTrusted ?? (() => true), cache, now });
+  const delivery = createDelivery({
+    ...deps, sessions, routing: opts.routing, routesTrusted: deps.routesTrusted ?? (() => true), cache, now,
+    watchersOf: (userId) => presence.watchersOf(userId),
+  });
   const send = createSend({ ...deps, delivery, now, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends, storeTimeoutMs: opts.storeTimeoutMs ?? 3000 });
   const receipts = createReceipts({ ...deps, delivery });
+  const presence = createPresence({
+    presence: deps.presence, sessions, routeTo: (e, targets) => delivery.routeTo(e, targets), log, now, schedule, track: (work) => void inFlight.track(work),
+    graceMs: opts.presenceGraceMs ?? 2500, maxSubscriptions: opts.presenceSubscriptionsMax ?? 256,
+  });
+  const typing = createTyping({ groups: deps.groups, route: (e) => delivery.route(e), now, ratePerConn: opts.typingRatePerConn ?? 2 });
 
   function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay" | "catch_up"): void {
     metrics.frameOut(kind);
@@ -89,22 +107,41 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     schedule,
     track: (work) => void inFlight.track(work),
     fail,
+    userBound: (userId) => presence.userBound(userId),
+    userLeft: (userId) => presence.userLeft(userId),
     countsChanged() {
       deps.counts.set(sessions.onlineCounts);
       metrics.online(sessions.onlineCounts, sessions.onlineUsers);
     },
   });
 
+  /** Handles a presence or typing frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
+  async function handleFeature(state: ConnState, request: FeatureRequest): Promise<string | undefined> {
+    metrics.frameIn(request.kind);
+    const userId = state.userId;
+    if (userId === undefined) return refuse(ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
+    if (!state.features?.has(request.kind)) {
+      return refuse(ErrorCode.BAD_FRAME, `declare "${request.kind}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
+    }
+    if (request.kind === "presence") await presence.subscribe(state, request.subscribe, request.unsubscribe);
+    else await typing.relay(state, userId, request.receiverId, request.stop);
+    return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId }) : undefined;
+  }
+
   /** Handles one decoded frame; resolves to the ack to send, if any; throws a Refusal. */
-  async function handle(state: ConnState, { chatMsg }: DataContent): Promise<string | undefined> {
+  async function handle(state: ConnState, { chatMsg, features }: DataContent): Promise<string | undefined> {
     const type = chatMsg.msgType;
     // Known types only: a label per client-chosen number would grow the metrics without bound.
     metrics.frameIn(type != null && KNOWN_TYPES.has(type) ? String(type) : "other");
     const clientMsgId = chatMsg.clientMsgId;
     if (type === MsgType.CONNECT_INIT) {
+      // Features are declared by the CONNECT_INIT that binds the connection, before it is routable.
+      const declared = state.userId === undefined && features ? knownFeatures(features) : undefined;
+      if (declared) state.features = new Set(declared);
       const replay = await connect.init(state, chatMsg);
       if (replay) metrics.replayed?.(replay.replayed, replay.recovered);
-      return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay });
+      const ackFeatures = state.features && features ? { features: [...state.features] } : undefined;
+      return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay, ...ackFeatures });
     }
     if (type === MsgType.KEEPALIVE) return undefined;
     if (type == null || (!CHAT_TYPES.has(type) && type !== MsgType.SIGNED)) {
@@ -126,14 +163,14 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   }
 
   async function handleText(state: ConnState, text: string): Promise<void> {
-    const decoded = decode(text);
+    const decoded = decodeClient(text);
     if (!decoded.ok) {
       metrics.frameIn("invalid");
       return fail(state, decoded.code, decoded.message, decoded.clientMsgId);
     }
-    const clientMsgId = decoded.frame.chatMsg.clientMsgId;
+    const clientMsgId = decoded.frame ? decoded.frame.chatMsg.clientMsgId : decoded.request.clientMsgId;
     try {
-      const ack = await handle(state, decoded.frame);
+      const ack = decoded.frame ? await handle(state, decoded.frame) : await handleFeature(state, decoded.request);
       if (ack) reply(state, ack, "ack");
     } catch (err) {
       if (!(err instanceof Refusal)) {
@@ -175,6 +212,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       state.closed = true;
       states.delete(conn);
       metrics.connections(states.size);
+      presence.dropConn(state);
       connect.closed(state);
     },
 
@@ -195,6 +233,24 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       const type = decoded.frame.chatMsg.msgType;
       if (type == null || !CHAT_TYPES.has(type)) return refuse(ErrorCode.BAD_FRAME, `msgType: ${type ?? "(missing)"} is not a chat message type (1–4)`);
       return send.chat(senderId, "backend", decoded.frame.chatMsg);
+    },
+
+    /** Presence of many users (the HTTP query). */
+    presenceOf: (userIds: readonly string[]) => presence.query(userIds),
+
+    /** Writes presence again: users watched and online here (the presence store reconnected and may have lost it). */
+    resyncPresence: () => presence.resync(),
+
+    /** Users of an instance that left, once its routes were purged: announced offline unless held elsewhere. */
+    usersGone: (userIds: readonly string[]) => presence.usersGone(userIds),
+
+    /** Waits out the presence grace of users whose last device here just left, then runs their offline checks (a stop). */
+    async settlePresence(graceMs: number): Promise<void> {
+      if (!presence.pending) return;
+      await new Promise((r) => setTimeout(r, graceMs));
+      presence.flush();
+      await inFlight.idle();
+      await delivery.idle();
     },
 
     /** An envelope another instance published: deliver it to the connections here. */

@@ -38,6 +38,10 @@ export interface ConnectDeps {
   schedule(fn: () => void, ms: number): void;
   /** Tracks background work, so that a stop waits for it. */
   track(work: Promise<void>): void;
+  /** The first connection of a user here is routable (presence: lib/core/presence.ts). */
+  userBound?(userId: string): void;
+  /** The last connection of a user here is gone. */
+  userLeft?(userId: string): void;
 }
 
 /** At most this many catch-up reads at once (a reconnect storm queues the rest). */
@@ -183,6 +187,7 @@ export function createConnect(deps: ConnectDeps) {
       if ((sessions.connsOf(userId)?.size ?? 0) >= deps.maxConnsPerUser) {
         refuse(ErrorCode.LIMIT_EXCEEDED, `a user may hold at most ${deps.maxConnsPerUser} connections on one instance`, [1008, "too many connections"]);
       }
+      const first = !sessions.connsOf(userId);
       sessions.bind(state, userId);
       deps.countsChanged();
       if (chatMsg.msgId) state.held = [];
@@ -191,6 +196,7 @@ export function createConnect(deps: ConnectDeps) {
         deps.routes.add(userId, state.conn.id).then(routesAdd.ok, (err) => routesAdd.fail({ err })), // rebuilt from live connections when the dependency returns
         chatMsg.msgId ? deps.routes.missedSince(userId).catch((err) => void missedMarks.fail({ err })) : undefined,
       ]);
+      if (first && !state.closed) deps.userBound?.(userId);
       scheduleCatchUp(state, userId, routing, chatMsg.msgId); // timed from after the write
       return chatMsg.msgId ? replay(state, userId, replayFrom(chatMsg.msgId, missedSince), chatMsg.clientMsgId) : undefined;
     },
@@ -201,6 +207,7 @@ export function createConnect(deps: ConnectDeps) {
       if (userId === undefined || !sessions.unbind(state)) return;
       deps.countsChanged();
       deps.routes.remove(userId, state.conn.id).then(routesRemove.ok, (err) => routesRemove.fail({ err }));
+      if (!sessions.connsOf(userId)) deps.userLeft?.(userId);
     },
   };
 }

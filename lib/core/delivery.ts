@@ -4,7 +4,7 @@ import { createInFlight } from "../in-flight.ts";
 import { failureStreak, type Logger } from "../log.ts";
 import type { Audience, CoreMetrics, Envelope, MessageBus, SessionRoutes } from "./ports.ts";
 import { FRESH_MS, type RouteCache } from "./route-cache.ts";
-import { sendTo, type LocalSessions } from "./sessions.ts";
+import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
 
 export interface DeliveryDeps {
   instanceId: string;
@@ -20,6 +20,8 @@ export interface DeliveryDeps {
   /** Lookups for messages created less than FRESH_MS ago may come from here (lib/core/route-cache.ts). */
   cache?: RouteCache;
   now: () => number;
+  /** The connections here watching a user's presence (lib/core/presence.ts). */
+  watchersOf?(userId: string): Iterable<ConnState>;
 }
 
 export type Delivery = ReturnType<typeof createDelivery>;
@@ -30,15 +32,19 @@ export function createDelivery(deps: DeliveryDeps) {
   const lookups = failureStreak(deps.log, "routes.lookup_failed_broadcasting");
   const publishes = failureStreak(deps.log, "bus.publish_failed");
 
-  function local({ audience, except, frame }: Envelope, origin: "local" | "remote"): void {
+  function local({ audience, except, frame, feature }: Envelope, origin: "local" | "remote"): void {
     const send = (userId: string) => {
       for (const s of sessions.connsOf(userId) ?? []) {
         if (s.conn.id === except) continue;
+        // A feature frame only to connections that declared it: a seed client never sees one.
+        if (feature && !s.features?.has(feature)) continue;
         sendTo(s, frame);
         metrics.delivered(origin);
       }
     };
-    if (audience.kind === "everyone") for (const userId of sessions.users()) send(userId);
+    if (audience.kind === "watchers") {
+      for (const s of deps.watchersOf?.(audience.userId) ?? []) if (s.features?.has("presence")) sendTo(s, frame);
+    } else if (audience.kind === "everyone") for (const userId of sessions.users()) send(userId);
     else if (audience.kind === "members") for (const userId of audience.userIds) send(userId);
     else {
       send(audience.receiverId);
@@ -48,7 +54,7 @@ export function createDelivery(deps: DeliveryDeps) {
 
   /** Which instances, other than this one, hold the audience ("all" to broadcast). */
   async function targetsOf(audience: Audience, createdAt: number | undefined): Promise<readonly string[] | "all"> {
-    if (deps.routing === "fanout" || audience.kind === "everyone") return "all";
+    if (deps.routing === "fanout" || audience.kind === "everyone" || audience.kind === "watchers") return "all";
     if (!deps.routesTrusted()) {
       deps.cache?.clear();
       return "all";
@@ -66,9 +72,9 @@ export function createDelivery(deps: DeliveryDeps) {
     }
   }
 
-  async function publish(envelope: Envelope, msgId: string | undefined, createdAt: number | undefined): Promise<boolean> {
+  async function publish(envelope: Envelope, msgId: string | undefined, createdAt: number | undefined, given?: readonly string[]): Promise<boolean> {
     try {
-      const targets = await targetsOf(envelope.audience, createdAt);
+      const targets = given ? given.filter((id) => id !== deps.instanceId) : await targetsOf(envelope.audience, createdAt);
       if (targets.length === 0) return true;
       const started = performance.now();
       await deps.bus.publish(targets, envelope);
@@ -93,6 +99,12 @@ export function createDelivery(deps: DeliveryDeps) {
     route(envelope: Envelope, msgId?: string, createdAt?: number): Promise<boolean> {
       local(envelope, "local");
       return inFlight.track(publish(envelope, msgId, createdAt));
+    },
+
+    /** Delivers the envelope here, then to the instances `targets` (this one skipped), with no lookup. */
+    routeTo(envelope: Envelope, targets: readonly string[]): Promise<boolean> {
+      local(envelope, "local");
+      return inFlight.track(publish(envelope, undefined, undefined, targets));
     },
 
     /** An envelope another instance published: deliver it to the connections here. */

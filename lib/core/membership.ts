@@ -21,6 +21,8 @@ export interface MembershipDeps {
   auditEveryMs?: number;
   /** Sends every local connection what was stored for its user since `sinceMs` (lib/core/connect.ts). */
   catchUpAll(sinceMs: number): void;
+  /** Users a departed instance held, once its routes are purged (presence: lib/core/presence.ts). */
+  usersGone?(userIds: readonly string[]): void;
 }
 
 export type Membership = ReturnType<typeof createMembership>;
@@ -63,10 +65,16 @@ export function createMembership(deps: MembershipDeps) {
     if (instanceId === deps.instanceId) return; // our own old registration after a session expiry
     distrustFor(ROUTES_REBUILD_GRACE_MS, `instance ${instanceId} left`);
     void work.track(lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err })));
-    // Its users may have missed messages from now on (routed nowhere once this grace is over): a
-    // device that reconnects replays from the mark, whatever newer message that instance gave it.
+    // Its users are read before the purge and checked after it: offline unless held elsewhere. They
+    // may also have missed messages from now on (routed nowhere once this grace is over): the purge
+    // marks them, and a device that reconnects replays from the mark, whatever newer message that
+    // instance gave it.
     const missedSince = now() - CATCH_UP_LOOKBACK_MS;
-    void work.track(routes.purgeInstance(instanceId, missedSince).catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err })));
+    const purged = routes.usersOf(instanceId).then(async (users) => {
+      await routes.purgeInstance(instanceId, missedSince);
+      if (users.length) deps.usersGone?.([...new Set(users)]);
+    });
+    void work.track(purged.catch((err) => log.warn("routes.purge_failed", { instance: instanceId, err })));
   });
   // Registered again after a lost session: while this instance was out of the others' view, they
   // acked its users' messages and routed them nowhere (they are in the store). Once the routes are

@@ -1,5 +1,6 @@
 // The narrow interfaces the chat core needs, implemented in lib/adapters/ (memory/ for standalone,
 // sql/, redis/, zookeeper/, rabbitmq/ for a cluster). The core knows these, never a vendor.
+import type { Feature, Presence } from "../protocol/features.ts";
 import type { ChatMsg } from "../protocol/frames.ts";
 
 // ---- messages ------------------------------------------------------------------------------
@@ -43,6 +44,18 @@ export interface MessageStore {
   get(msgId: string): Promise<StoredMsg | undefined>;
   /** Marks a message read; false when no such message. */
   markRead(msgId: string): Promise<boolean>;
+  /**
+   * The conversations of `userId` newest first: every peer it exchanged a 1:1 message with, and
+   * each of `groupIds` with a message, with the newest message of each (the newest row of the
+   * same conversation's history). `records`: how many conversations in all.
+   */
+  conversations(userId: string, groupIds: readonly string[], page: number, pageSize: number): Promise<{ records: number; rows: Conversation[] }>;
+}
+
+/** One conversation of a user: a peer's id or a group id, and its newest message. */
+export interface Conversation {
+  conversationId: string;
+  last: StoredMsg;
 }
 
 /** Named sets of users a message can be sent to (communicationType 2). */
@@ -87,11 +100,15 @@ export interface Ids {
 
 // ---- between instances ---------------------------------------------------------------------
 
-/** Who gets a frame: a 1:1 pair (receiver, and the sender's devices), a group's members, or everyone. */
+/**
+ * Who gets a frame: a 1:1 pair (receiver, and the sender's devices), a group's members, everyone,
+ * or the connections that subscribed to a user's presence (`watchers`, presence frames only).
+ */
 export type Audience =
   | { kind: "pair"; receiverId: string; senderId: string }
   | { kind: "members"; userIds: readonly string[] }
-  | { kind: "everyone" };
+  | { kind: "everyone" }
+  | { kind: "watchers"; userId: string };
 
 /** What one instance hands another: the frame as its connections get it, and to whom. */
 export interface Envelope {
@@ -100,6 +117,11 @@ export interface Envelope {
   frame: string;
   /** The connection that sent it: it does not get it back. */
   except?: string;
+  /**
+   * A feature frame (lib/protocol/features.ts): only connections that declared this feature get
+   * it, and it never travels on the seed's fanout_exchange.
+   */
+  feature?: Feature;
 }
 
 /** Passes envelopes to other instances (RabbitMQ in a cluster; nobody in standalone). */
@@ -135,12 +157,42 @@ export interface SessionRoutes {
   purgeInstance(instanceId: string, missedSinceMs?: number): Promise<number>;
   /** The earliest such mark of `userId` (ms), if any: a replay reaches back to it. */
   missedSince(userId: string): Promise<number | undefined>;
+  /** Users the routes record on an instance (read before purging a dead one: their presence is checked after). */
+  usersOf(instanceId: string): Promise<string[]>;
   /** How many connections the routes record for this instance. */
   ownCount(): Promise<number>;
   /** Makes this instance's entries exactly `entries` ([userId, connId]). */
   rebuild(entries: Iterable<readonly [userId: string, connId: string]>): Promise<void>;
   /** Registers a callback for when the routes may have lost entries (their store reconnected). */
   onReset(listener: () => void): void;
+}
+
+/**
+ * Presence state cluster-wide (a Redis hash in a cluster, memory standalone). Transitions are
+ * atomic, so that of several instances racing only one announces a change; each transition also
+ * says which instances watch the user, so that an event is published only where it is wanted.
+ */
+export interface PresenceStore {
+  /**
+   * Records `userId` online (call after its route was added); `changed` when it was not online
+   * before (announce it to `watchers`, the ids of the live instances with subscribers to it).
+   */
+  markOnline(userId: string, at: number): Promise<PresenceChange>;
+  /**
+   * Records `userId` offline, last seen `at`, unless the session routes still hold a connection of
+   * it (on any instance); `changed` when it went offline just now.
+   */
+  markOfflineIfGone(userId: string, at: number): Promise<PresenceChange>;
+  /** The state of each of `userIds`, in order (never seen: offline, lastSeen null). */
+  query(userIds: readonly string[]): Promise<Presence[]>;
+  /** Records that this instance has (`true`) or no longer has subscribers to `userId`'s presence. */
+  watch(userId: string, watching: boolean): Promise<void>;
+}
+
+/** A presence transition: whether it changed, and the instances watching the user. */
+export interface PresenceChange {
+  changed: boolean;
+  watchers: string[];
 }
 
 /** This instance's count of CONNECT_INIT'd connections as the cluster sees it. */

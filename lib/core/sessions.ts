@@ -1,4 +1,5 @@
 // Local sessions: this instance's connections, and which user each one is bound to.
+import type { Feature } from "../protocol/features.ts";
 import { sentMsgIdOf } from "./route-cache.ts";
 
 /** One client connection as the chat core sees it; the WebSocket transport adapts to this. */
@@ -21,6 +22,12 @@ export interface ConnState {
   held?: string[];
   /** Until its catch-up ran (lib/core/route-cache.ts): the msgIds this connection was sent. */
   seen?: Set<string>;
+  /** The feature frames it declared at CONNECT_INIT (lib/protocol/features.ts); none: a seed client. */
+  features?: ReadonlySet<Feature>;
+  /** Users whose presence it watches (lib/core/presence.ts). */
+  watching?: Set<string>;
+  /** Its typing rate bucket (lib/core/typing.ts). */
+  typing?: { tokens: number; at: number };
 }
 
 export class LocalSessions {

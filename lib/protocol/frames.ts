@@ -1,5 +1,6 @@
 // Wire protocol of SPEC §7: ChatMsg / DataContent schemas, msgType, error codes, encode/decode.
 import * as v from "valibot";
+import { FeaturesSchema, decodeFeature, isFeatureFrame, type FeatureRequest } from "./features.ts";
 import { EVERYONE, USER_ID, USER_ID_RULE } from "./ids.ts";
 import { firstIssue, flagInt, jacksonBool, jacksonInt, jacksonString, text } from "./values.ts";
 
@@ -72,12 +73,16 @@ export const ChatMsgSchema = v.object({
 });
 export type ChatMsg = v.InferOutput<typeof ChatMsgSchema>;
 
-/** One frame: `{"chatMsg", "chatTime", "extend", "serverNode"}`; `serverNode` is accepted and ignored. */
+/**
+ * One frame: `{"chatMsg", "chatTime", "extend", "serverNode"}`; `serverNode` is accepted and
+ * ignored; `features` (this project's, CONNECT_INIT only) lists the feature frames it understands.
+ */
 export const DataContentSchema = v.object({
   chatMsg: ChatMsgSchema,
   chatTime: str,
   extend: str,
   serverNode: v.nullish(v.unknown()),
+  features: FeaturesSchema,
 });
 export type DataContent = v.InferOutput<typeof DataContentSchema>;
 
@@ -108,18 +113,34 @@ export function nestedDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
-/** Parses one text frame; never throws. */
-export function decode(text: string): Decoded {
+/** The JSON value of a frame, or why it is none. */
+function parseJson(text: string): { ok: true; json: unknown } | { ok: false; code: ErrorCode; message: string } {
   if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
     return { ok: false, code: ErrorCode.BAD_FRAME, message: `frame nests JSON deeper than ${MAX_JSON_DEPTH} levels` };
   }
-  let json: unknown;
   try {
-    json = BIG_NUMERIC_ID.test(text) ? JSON.parse(text, keepIdDigits as (k: string, v: unknown) => unknown) : JSON.parse(text);
+    return { ok: true, json: BIG_NUMERIC_ID.test(text) ? JSON.parse(text, keepIdDigits as (k: string, v: unknown) => unknown) : JSON.parse(text) };
   } catch {
     return { ok: false, code: ErrorCode.BAD_JSON, message: "frame is not valid JSON" };
   }
-  return decodeValue(json);
+}
+
+/** Parses one text frame; never throws. */
+export function decode(text: string): Decoded {
+  const parsed = parseJson(text);
+  return parsed.ok ? decodeValue(parsed.json) : parsed;
+}
+
+/** What a client sent: a DataContent, or one of this project's feature frames (lib/protocol/features.ts). */
+export type DecodedClient = Decoded | { ok: true; frame?: undefined; request: FeatureRequest };
+
+/** Parses one frame from a client (a DataContent or a feature frame); never throws. */
+export function decodeClient(text: string): DecodedClient {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  if (!isFeatureFrame(parsed.json)) return decodeValue(parsed.json);
+  const f = decodeFeature(parsed.json);
+  return f.ok ? { ok: true, request: f.request } : { ok: false, code: ErrorCode.BAD_FRAME, message: f.message, clientMsgId: f.clientMsgId };
 }
 
 /** Validates an already parsed frame; never throws. */
@@ -163,7 +184,7 @@ export function encodeError(code: ErrorCode, message: string, clientMsgId?: stri
 }
 
 /** An ack; a CONNECT_INIT's with a replay also says how many it replayed and whether that is all (`recovered`). */
-export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean }): string {
+export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[] }): string {
   return JSON.stringify({ ack });
 }
 

@@ -81,6 +81,10 @@ const WS_CORPUS: Array<[string, (cid: string) => string, Reply]> = [
   ["SIGNED an unknown msgId", (cid) => JSON.stringify({ chatMsg: { msgType: 8, msgId: "1", clientMsgId: cid } }), "NOT_FOUND"],
   ["a lone surrogate (replaced, accepted)", chat({ msg: "cut \ud83d" }), "ack"],
   ["control characters in text (accepted)", chat({ msg: "bell \u0007 tab \t" }), "ack"],
+  ["typing to a receiver with NUL", (cid) => JSON.stringify({ typing: { receiverId: "bob\u0000", clientMsgId: cid } }), "BAD_FRAME"],
+  ["typing without the declared feature", (cid) => JSON.stringify({ typing: { receiverId: "bob", clientMsgId: cid } }), "BAD_FRAME"],
+  ["presence of a SQL id", (cid) => JSON.stringify({ presence: { subscribe: ["' OR 1=1 --"], clientMsgId: cid } }), "BAD_FRAME"],
+  ["features that are not strings", (cid) => JSON.stringify({ chatMsg: { msgType: 9, clientMsgId: cid }, features: [{}] }), "BAD_FRAME"],
 ];
 
 type Call = [method: string, path: string, init: { type?: string; body?: string }, status: number];
@@ -120,6 +124,13 @@ const HTTP_CORPUS: Call[] = [
   ["POST", "/chat/group/group:1/members/add", json({ userIds: ["x"] }), 404],
   ["POST", "/chat/group/list?userId=%00", {}, 400],
   ["POST", "/chat/broadcast", json({ msg: "\u0000" }), 404],
+  ["GET", "/chat/presence?userIds=%00", {}, 400],
+  ["GET", `/chat/presence?userIds=${"a".repeat(65)}`, {}, 400],
+  ["POST", "/chat/presence", json({ userIds: ["a\u0000"] }), 400],
+  ["POST", "/chat/presence", { type: "text/plain", body: JSON.stringify({ userIds: ["a"] }) }, 415],
+  ["GET", "/chat/conversations?userId=%00", {}, 400],
+  ["GET", `/chat/conversations?userId=${mallory}&page=99999999999999999999`, {}, 400],
+  ["GET", "/chat/conversations?userId=bob", {}, 403],
 ];
 
 function describeHostile(name: string, deploy: () => Promise<Deployment>) {

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { migrate } from "../../lib/adapters/sql/schema.ts";
-import { afterQuery, firstOfQuery, getQuery, historyQueries, markReadQuery, type Query } from "../../lib/adapters/sql/queries.ts";
+import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, historyQueries, markReadQuery, type Query } from "../../lib/adapters/sql/queries.ts";
 import { PG } from "../support/services.ts";
 
 const queries: Record<string, Query> = {
@@ -18,6 +18,9 @@ const queries: Record<string, Query> = {
   "a message by id": getQuery("123456789"),
   "the first message of a resend": firstOfQuery("alice", "c-1"),
   "mark read": markReadQuery("123456789"),
+  "conversations (page)": conversationQueries("alice", ["group:7", "group:8"], 2, 20).page,
+  "conversations (count)": conversationQueries("alice", [], 1, 20).count,
+  "messages by id (a conversation page's newest)": byIdsQuery(["123", "456"]),
 };
 
 /** Every index the schema creates, by name, and the indexes the plans used. */

@@ -2,6 +2,7 @@
 // connections are plain objects that record what the core sends them.
 import { createMetrics } from "../../lib/adapters/metrics.ts";
 import { createLocalBus } from "../../lib/adapters/memory/bus.ts";
+import { createMemoryPresence } from "../../lib/adapters/memory/presence.ts";
 import { createLocalRoutes } from "../../lib/adapters/memory/session-routes.ts";
 import { createMemoryUnread } from "../../lib/adapters/memory/unread.ts";
 import { createSqlGroups } from "../../lib/adapters/sql/groups.ts";
@@ -64,12 +65,14 @@ export function driver(chat: Chat, prefix = "conn") {
 export async function startCore(opts: { options?: Partial<ChatOptions>; deps?: Partial<ChatDeps>; wrapStore?: (store: MessageStore) => MessageStore } = {}): Promise<Core> {
   const store = await createSqlStore({ url: "sqlite::memory:", log: silentLogger });
   const instanceId = "127.0.0.1_1";
+  const routes = createLocalRoutes(instanceId);
   const chat = createChat(
     {
       instanceId,
       counts: { set() {} },
       bus: createLocalBus(),
-      routes: createLocalRoutes(instanceId),
+      routes,
+      presence: createMemoryPresence(routes.has),
       store: opts.wrapStore ? opts.wrapStore(store) : store,
       unread: createMemoryUnread(),
       groups: await createSqlGroups(store.sql),

@@ -7,7 +7,7 @@ import { createSqlGroups } from "../../lib/adapters/sql/groups.ts";
 import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
 import { createChat, type Chat, type ChatOptions } from "../../lib/core/chat.ts";
 import { createMembership, type Membership } from "../../lib/core/membership.ts";
-import type { Envelope, GroupStore, MessageBus, MessageStore, SessionRoutes } from "../../lib/core/ports.ts";
+import type { Envelope, GroupStore, MessageBus, MessageStore, PresenceStore, SessionRoutes } from "../../lib/core/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { CORE_OPTIONS, driver, type FakeConn } from "./core.ts";
@@ -43,6 +43,8 @@ export interface MemoryCluster {
   missed: Map<string, number>;
   /** The port book (the seed's netty_port). */
   ports: Set<number>;
+  /** The shared presence state (as the Redis hash): userId → online, since / last seen. */
+  presence: Map<string, { online: boolean; at: number }>;
   /** Fake time of every member (core and membership). */
   clock: { now: number };
   /** Moves the fake time on by `ms`, runs the timers that came due, and waits for their work. */
@@ -64,7 +66,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   let nextPort = 1;
   const cluster: MemoryCluster = {
     store, groups,
-    routes: new Map(), missed: new Map(), ports: new Set(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
+    routes: new Map(), missed: new Map(), ports: new Set(), presence: new Map(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
     join: (options = {}) => join(options),
     async advance(ms) {
       cluster.clock.now += ms;
@@ -112,6 +114,10 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
         for (const u of userIds) for (const id of cluster.routes.get(u)?.values() ?? []) if (live.has(id)) ids.add(id);
         return [...ids];
       },
+      async usersOf(id) {
+        up();
+        return [...cluster.routes].filter(([, m]) => [...m.values()].includes(id)).map(([userId]) => userId);
+      },
       async purgeInstance(id, missedSinceMs) {
         up();
         let n = 0;
@@ -141,6 +147,38 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     };
   }
 
+  // As the Redis scripts: each transition in one step; entries of an instance not purged yet still
+  // count; watchers per user as instance ids (the live ones are returned).
+  const watching = new Map<string, Set<string>>();
+  const watchersOf = (userId: string) => [...(watching.get(userId) ?? [])].filter((id) => live.has(id));
+  const presenceFor = (instanceId: string): PresenceStore => ({
+    async markOnline(userId, at) {
+      up();
+      if (cluster.presence.get(userId)?.online) return { changed: false, watchers: [] };
+      cluster.presence.set(userId, { online: true, at });
+      return { changed: true, watchers: watchersOf(userId) };
+    },
+    async markOfflineIfGone(userId, at) {
+      up();
+      if ((cluster.routes.get(userId)?.size ?? 0) > 0 || cluster.presence.get(userId)?.online === false) return { changed: false, watchers: [] };
+      cluster.presence.set(userId, { online: false, at });
+      return { changed: true, watchers: watchersOf(userId) };
+    },
+    async watch(userId, on) {
+      up();
+      let set = watching.get(userId);
+      if (!set) watching.set(userId, (set = new Set()));
+      if (on) set.add(instanceId);
+      else set.delete(instanceId);
+    },
+    async query(userIds) {
+      return userIds.map((userId) => {
+        const s = cluster.presence.get(userId);
+        return { userId, online: s?.online ?? false, lastSeen: s && !s.online ? s.at : null };
+      });
+    },
+  });
+
   async function join(options: Partial<ChatOptions>): Promise<Member> {
     const port = nextPort++;
     const id = `127.0.0.1_${port}`;
@@ -165,7 +203,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     };
     const chat = createChat(
       {
-        instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), groups,
+        instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), groups, presence: presenceFor(id),
         store: opts.wrapStore ? opts.wrapStore(store) : store,
         ids: createSnowflake(port, () => cluster.clock.now), log: silentLogger, metrics: createMetrics().core,
         routesTrusted: () => membership.routesTrusted(),
@@ -185,6 +223,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
       events: { onInstanceGone: (fn) => void gone.push(fn), onRegistered: (fn) => void registered.push(fn) },
       routes, lease, sessions: chat.sessions, log: silentLogger, now: () => cluster.clock.now, auditEveryMs: 0,
       catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
+      usersGone: (userIds) => chat.usersGone(userIds),
     });
     const d = driver(chat, id);
     const member = {

@@ -35,6 +35,8 @@ export const REDIS_DB = {
   prometheus: 0,
   webhooks: 0,
   hosts: 0, // test/partition and bench/partition-soak.ts
+  features: 0,
+  browserPresence: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -2,7 +2,7 @@
 import type { SessionRoutes } from "../../core/ports.ts";
 
 /** Tracks this instance's connections per user, in memory; nothing is ever lost, so nothing resets. */
-export function createLocalRoutes(instanceId: string): SessionRoutes {
+export function createLocalRoutes(instanceId: string): SessionRoutes & { has(userId: string): boolean } {
   const conns = new Map<string, Set<string>>();
   let count = 0;
   const add = (userId: string, connId: string) => {
@@ -26,6 +26,9 @@ export function createLocalRoutes(instanceId: string): SessionRoutes {
     },
     purgeInstance: async () => 0,
     missedSince: async () => undefined,
+    usersOf: async () => [],
+    /** True while a connection of `userId` is recorded (synchronous: presence checks it atomically). */
+    has: (userId) => conns.has(userId),
     ownCount: async () => count,
     async rebuild(entries) {
       conns.clear();

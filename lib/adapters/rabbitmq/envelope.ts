@@ -2,6 +2,7 @@
 // way); who gets it travels beside it: a header line on this project's direct exchange, an AMQP
 // header on fanout_exchange, whose body stays the plain DataContent a seed instance reads.
 import type { Audience, Envelope } from "../../core/ports.ts";
+import { isFeature } from "../../protocol/features.ts";
 import { decodeValue, lineageChatMsg, type ChatMsg, type DataContent } from "../../protocol/frames.ts";
 
 /** Content type of envelopes on the direct exchange: per envelope a header line, then the frame line. */
@@ -39,15 +40,24 @@ export function seedBody(frame: string): string | undefined {
   return JSON.stringify(dc);
 }
 
-type Header = { k: "p"; r: string; s: string; x?: string } | { k: "m"; u: readonly string[]; x?: string } | { k: "e"; x?: string };
+type Header = ({ k: string; r?: string; s?: string; u?: readonly string[]; w?: string; x?: string; f?: string });
 
-/** The audience and sending connection as one line of JSON (JSON text never holds a raw newline). */
-export function encodeHeader({ audience, except }: Envelope): string {
+/**
+ * The audience and sending connection as one line of JSON (JSON text never holds a raw newline).
+ * A feature frame's kind is prefixed with "f" (`fm`, `fw`) and names its feature in `f`: an older
+ * instance skips such a header as unknown instead of handing the frame to clients of the seed.
+ */
+export function encodeHeader({ audience, except, feature }: Envelope): string {
   const x = except || undefined;
   const h: Header =
     audience.kind === "pair" ? { k: "p", r: audience.receiverId, s: audience.senderId, x }
     : audience.kind === "members" ? { k: "m", u: audience.userIds, x }
+    : audience.kind === "watchers" ? { k: "w", w: audience.userId, x }
     : { k: "e", x };
+  if (feature) {
+    h.k = "f" + h.k;
+    h.f = feature;
+  }
   return JSON.stringify(h);
 }
 
@@ -55,19 +65,27 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((u)
 
 /** The envelope of a header line and its frame; undefined when the header is not one. */
 export function decodeHeader(line: string, frame: string): Envelope | undefined {
-  let h: Partial<Record<"k" | "r" | "s" | "x", unknown>> & { u?: unknown };
+  let h: Partial<Record<"k" | "r" | "s" | "x" | "w" | "f", unknown>> & { u?: unknown };
   try {
     h = JSON.parse(line);
   } catch {
     return undefined;
   }
   const except = typeof h?.x === "string" ? h.x : undefined;
+  let kind = h?.k;
+  let feature: Envelope["feature"];
+  if (typeof kind === "string" && kind.startsWith("f")) {
+    if (typeof h.f !== "string" || !isFeature(h.f)) return undefined; // a feature this version does not know: nobody here declared it
+    feature = h.f;
+    kind = kind.slice(1);
+  }
   let audience: Audience;
-  if (h?.k === "p" && typeof h.r === "string" && typeof h.s === "string") audience = { kind: "pair", receiverId: h.r, senderId: h.s };
-  else if (h?.k === "m" && isStrings(h.u)) audience = { kind: "members", userIds: h.u };
-  else if (h?.k === "e") audience = { kind: "everyone" };
+  if (kind === "p" && typeof h.r === "string" && typeof h.s === "string") audience = { kind: "pair", receiverId: h.r, senderId: h.s };
+  else if (kind === "m" && isStrings(h.u)) audience = { kind: "members", userIds: h.u };
+  else if (kind === "e") audience = { kind: "everyone" };
+  else if (kind === "w" && feature && typeof h.w === "string") audience = { kind: "watchers", userId: h.w };
   else return undefined;
-  return { audience, frame, except };
+  return feature ? { audience, frame, except, feature } : { audience, frame, except };
 }
 
 /** Envelopes joined for one AMQP message on the direct exchange. */

@@ -23,6 +23,11 @@ export interface FrameBusOptions {
   maxBatch?: number;
   /** Unacknowledged messages in flight to this instance (default 256). */
   prefetch?: number;
+  /**
+   * The other live instances' ids: a feature frame for "all" goes to each of them on the direct
+   * exchange, never on fanout_exchange, whose seed instances would hand it to their clients.
+   */
+  peers?: () => string[];
 }
 
 export type FrameBus = MessageBus & {
@@ -158,6 +163,10 @@ export async function createFrameBus(link: AmqpLink, options: FrameBusOptions): 
     acceptsMore: true,
 
     async publish(targets, envelope) {
+      if (envelope.feature) {
+        const ids = targets === "all" ? (options.peers?.() ?? []) : targets;
+        return void (await Promise.all(ids.filter((id) => id !== instanceId).map((id) => batchFor(id, envelope))));
+      }
       if (targets === "all" || (routing === "fanout" && targets.length > 0)) {
         return link.publish(FANOUT_EXCHANGE, "", ...fanoutMessage(envelope));
       }

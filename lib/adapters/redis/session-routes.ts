@@ -145,6 +145,11 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
       return value === null ? undefined : Number(value);
     },
 
+    async usersOf(id) {
+      ensureUp();
+      return redis.hvals(instKey(id));
+    },
+
     // Every "ready" after the first connection is a reconnect: Redis may have come back empty.
     onReset(listener) {
       redis.on("ready", listener);

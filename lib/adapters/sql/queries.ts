@@ -51,3 +51,31 @@ export const firstOfQuery = (senderId: string, clientMsgId: string | null): Quer
 ];
 
 export const markReadQuery = (msgId: string): Query => ["UPDATE chat_message SET is_read = 1 WHERE id = $1", [msgId]];
+
+/**
+ * A user's conversations, newest first: each peer's newest message either way and each of
+ * `groupIds`' newest; `page` gives (cid, last_id, n = how many in all), `count` how many. Served
+ * by the pair index (sender_id, receiver_id, id) and the receiver index (receiver_id, id).
+ */
+export function conversationQueries(userId: string, groupIds: readonly string[], page: number, pageSize: number): { page: Query; count: Query } {
+  const groups = groupIds.map((_, i) => `$${i + 2}`).join(", ");
+  const convs = `WITH last AS (
+      SELECT receiver_id AS cid, MAX(id) AS last_id FROM chat_message
+        WHERE sender_id = $1 AND receiver_id <> '${EVERYONE}' AND receiver_id NOT LIKE 'group:%' GROUP BY receiver_id
+      UNION ALL
+      SELECT sender_id AS cid, MAX(id) AS last_id FROM chat_message
+        WHERE receiver_id = $1 AND sender_id <> '${SYSTEM_SENDER}' GROUP BY sender_id
+      ${groups ? `UNION ALL SELECT receiver_id AS cid, MAX(id) AS last_id FROM chat_message WHERE receiver_id IN (${groups}) GROUP BY receiver_id` : ""}
+    ), convs AS (SELECT cid, MAX(last_id) AS last_id FROM last GROUP BY cid)`;
+  const k = groupIds.length + 1;
+  return {
+    page: [
+      `${convs} SELECT cid, CAST(last_id AS TEXT) AS last_id, COUNT(*) OVER () AS n FROM convs ORDER BY convs.last_id DESC LIMIT $${k + 1} OFFSET $${k + 2}`,
+      [userId, ...groupIds, pageSize, (page - 1) * pageSize],
+    ],
+    count: [`${convs} SELECT COUNT(*) AS n FROM convs`, [userId, ...groupIds]],
+  };
+}
+
+/** Messages by id (the newest of each conversation of a page). */
+export const byIdsQuery = (ids: readonly string[]): Query => [`SELECT ${SELECT_COLS} FROM chat_message WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(", ")})`, [...ids]];

@@ -5,7 +5,7 @@ import type { MessageStore, StoredMsg } from "../../core/ports.ts";
 import type { Logger } from "../../log.ts";
 import { isMsgId } from "../../protocol/ids.ts";
 import { fromRow, toRow } from "./rows.ts";
-import { afterQuery, firstOfQuery, getQuery, historyQueries, markReadQuery } from "./queries.ts";
+import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, historyQueries, markReadQuery } from "./queries.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
 import { createGroupCommit, sqlWriter } from "./writer.ts";
 import { sqliteThreadWriter, type FileWriter } from "./writer-thread.ts";
@@ -74,6 +74,21 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     async after(userId, afterMsgId, limit, alsoTo = []) {
       if (!isMsgId(afterMsgId)) return [];
       return (await sql.unsafe(...afterQuery(userId, afterMsgId, limit, alsoTo))).map(fromRow);
+    },
+    async conversations(userId, groupIds, page, pageSize) {
+      // The page of (conversation, newest id) first, then those rows by primary key: joined in one
+      // statement, PostgreSQL chose a merge join that walks the primary key from the newest row down.
+      const q = conversationQueries(userId, groupIds, page, pageSize);
+      const top = await sql.unsafe(...q.page);
+      const records = top.length ? Number(top[0].n) : Number((await sql.unsafe(...q.count))[0].n);
+      if (!top.length) return { records, rows: [] };
+      const ids: string[] = top.map((r: any) => r.last_id as string);
+      const byId = new Map((await sql.unsafe(...byIdsQuery(ids))).map((r: any) => [String(r.id), fromRow(r)]));
+      const rows = top.flatMap((r: any) => {
+        const last = byId.get(r.last_id);
+        return last ? [{ conversationId: r.cid as string, last }] : [];
+      });
+      return { records, rows };
     },
     async get(msgId) {
       if (!isMsgId(msgId)) return undefined;

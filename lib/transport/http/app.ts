@@ -9,11 +9,16 @@ import { bearerToken, type Auth } from "../auth.ts";
 import { addBackendRoutes, type BackendRouteDeps } from "./backend-routes.ts";
 import { addChatRoutes, type ChatRouteDeps } from "./chat-routes.ts";
 import { addClientRoutes } from "./client-files.ts";
+import { addFeatureRoutes, type FeatureRouteDeps } from "./feature-routes.ts";
 import { addGroupRoutes, type GroupRouteDeps } from "./group-routes.ts";
 import { addOpsRoutes, type OpsRouteDeps } from "./ops-routes.ts";
 import { HttpError, grace, httpErrorOf } from "./respond.ts";
 
-export interface HttpDeps extends OpsRouteDeps, BackendRouteDeps, Omit<ChatRouteDeps, "authEnabled" | "groups">, Omit<GroupRouteDeps, "authEnabled"> {
+export interface HttpDeps
+  extends OpsRouteDeps, BackendRouteDeps, Omit<ChatRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<GroupRouteDeps, "authEnabled">,
+    Omit<FeatureRouteDeps, "authEnabled" | "groups" | "store" | "unread"> {
+  store: ChatRouteDeps["store"] & FeatureRouteDeps["store"];
+  unread: ChatRouteDeps["unread"] & FeatureRouteDeps["unread"];
   auth: Auth;
   /** CORS: origins allowed to call the API from a browser; ["*"] allows any. */
   allowedOrigins: string[];
@@ -64,5 +69,6 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   addGroupRoutes(app, { ...deps, authEnabled });
   addChatRoutes(app, { ...deps, authEnabled });
   addBackendRoutes(app, deps);
+  addFeatureRoutes(app, { ...deps, authEnabled });
   return app;
 }

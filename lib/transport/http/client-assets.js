@@ -8,6 +8,7 @@ import connectionJs from "../../../client/connection.js" with { type: "file" };
 import conversationJs from "../../../client/conversation.js" with { type: "file" };
 import formatJs from "../../../client/format.js" with { type: "file" };
 import indexHtml from "../../../client/index.html" with { type: "file" };
+import liveStatusJs from "../../../client/live-status.js" with { type: "file" };
 import messageViewJs from "../../../client/message-view.js" with { type: "file" };
 import peerListJs from "../../../client/peer-list.js" with { type: "file" };
 import storageJs from "../../../client/storage.js" with { type: "file" };
@@ -24,6 +25,7 @@ export const CLIENT_FILES = {
   "conversation.js": conversationJs,
   "format.js": formatJs,
   "index.html": indexHtml,
+  "live-status.js": liveStatusJs,
   "message-view.js": messageViewJs,
   "peer-list.js": peerListJs,
   "storage.js": storageJs,

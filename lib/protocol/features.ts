@@ -1,0 +1,98 @@
+// This project's frames beyond the seed's DataContent: the features a connection declares at
+// CONNECT_INIT, and the presence and typing frames. They go only to connections that declared
+// them, so a client of the seed never receives a frame it does not know.
+import * as v from "valibot";
+import { GROUP_ID, GROUP_ID_RULE, USER_ID, USER_ID_RULE, isGroupId } from "./ids.ts";
+import { firstIssue, text } from "./values.ts";
+
+/** Features a connection may declare in CONNECT_INIT's `"features"` (unknown names are ignored). */
+export const FEATURES = ["presence", "typing"] as const;
+export type Feature = (typeof FEATURES)[number];
+const KNOWN: ReadonlySet<string> = new Set(FEATURES);
+
+/** Most names one CONNECT_INIT may list (known or not), and the longest name. */
+export const MAX_DECLARED_FEATURES = 16;
+const MAX_FEATURE_CHARS = 32;
+
+/** `"features"` beside `chatMsg` in a CONNECT_INIT: never sent by the seed's clients (their DataContent has no such field). */
+export const FeaturesSchema = v.nullish(
+  v.pipe(
+    v.array(v.pipe(v.string("each must be a string"), v.maxLength(MAX_FEATURE_CHARS, `each must be at most ${MAX_FEATURE_CHARS} characters`))),
+    v.maxLength(MAX_DECLARED_FEATURES, `must list at most ${MAX_DECLARED_FEATURES} names`),
+  ),
+);
+
+/** The known features among `names`, in FEATURES order. */
+export function knownFeatures(names: readonly string[] | null | undefined): Feature[] {
+  return names ? FEATURES.filter((f) => names.includes(f)) : [];
+}
+export const isFeature = (name: string): name is Feature => KNOWN.has(name);
+
+const userIds = v.pipe(
+  v.array(v.pipe(v.string(), v.regex(USER_ID, `each must be ${USER_ID_RULE}`), v.check((u) => !isGroupId(u), "each must be a user, not a group"))),
+  // The per-connection bound (PRESENCE_SUBSCRIPTIONS_MAX) is checked by the core; this only keeps a frame small.
+  v.maxLength(10_000, "must list at most 10000 ids"),
+);
+const clientMsgId = v.nullish(v.pipe(text(64), v.minLength(1, "must not be empty")));
+
+/** `{"presence":{"subscribe":[…],"unsubscribe":[…],"clientMsgId"}}` from a client. */
+const PresenceRequestSchema = v.object({
+  presence: v.object({ subscribe: v.optional(userIds), unsubscribe: v.optional(userIds), clientMsgId }),
+});
+/** `{"typing":{"receiverId","stop","clientMsgId"}}` from a client: a user or a group the sender is in. */
+const TypingRequestSchema = v.object({
+  typing: v.object({
+    receiverId: v.pipe(
+      v.string("must be a string"),
+      v.check((id) => (isGroupId(id) ? GROUP_ID.test(id) : USER_ID.test(id)), `must be ${USER_ID_RULE}, or a group id (${GROUP_ID_RULE})`),
+    ),
+    stop: v.optional(v.boolean("must be true or false")),
+    clientMsgId,
+  }),
+});
+
+export type FeatureRequest =
+  | { kind: "presence"; subscribe: string[]; unsubscribe: string[]; clientMsgId?: string | null }
+  | { kind: "typing"; receiverId: string; stop: boolean; clientMsgId?: string | null };
+
+/** True when a parsed frame is one of this project's feature frames (no `chatMsg`, a feature key). */
+export function isFeatureFrame(json: unknown): json is Record<string, unknown> {
+  return typeof json === "object" && json !== null && !("chatMsg" in json) && ("presence" in json || "typing" in json);
+}
+
+/** The refused frame's clientMsgId, when it is a usable one (the error names it). */
+function usableClientMsgId(body: unknown): string | undefined {
+  const cid = (body as { clientMsgId?: unknown } | null)?.clientMsgId;
+  return typeof cid === "string" && v.is(clientMsgId, cid) ? cid : undefined;
+}
+
+/** Validates a feature frame; a refusal names the field (and the frame's clientMsgId, when usable). */
+export function decodeFeature(json: Record<string, unknown>): { ok: true; request: FeatureRequest } | { ok: false; message: string; clientMsgId?: string } {
+  if ("presence" in json) {
+    const p = v.safeParse(PresenceRequestSchema, json);
+    if (!p.success) return { ok: false, message: firstIssue(p.issues, "frame"), clientMsgId: usableClientMsgId(json.presence) };
+    const { subscribe = [], unsubscribe = [], clientMsgId } = p.output.presence;
+    return { ok: true, request: { kind: "presence", subscribe, unsubscribe, clientMsgId } };
+  }
+  const t = v.safeParse(TypingRequestSchema, json);
+  if (!t.success) return { ok: false, message: firstIssue(t.issues, "frame"), clientMsgId: usableClientMsgId(json.typing) };
+  const { receiverId, stop = false, clientMsgId } = t.output.typing;
+  return { ok: true, request: { kind: "typing", receiverId, stop, clientMsgId } };
+}
+
+/** One user's presence: `lastSeen` (ms since the epoch) is when its last device left, for an offline user seen before. */
+export interface Presence {
+  userId: string;
+  online: boolean;
+  lastSeen: number | null;
+}
+
+/** `{"presence":{"userId","online","lastSeen"}}`: a subscribed user's state, or its change. */
+export function encodePresence(p: Presence): string {
+  return JSON.stringify({ presence: { userId: p.userId, online: p.online, lastSeen: p.online ? null : p.lastSeen } });
+}
+
+/** `{"typing":{"senderId","receiverId"}}` (with `"stop":true` when the sender stopped). */
+export function encodeTyping(senderId: string, receiverId: string, stop: boolean): string {
+  return JSON.stringify({ typing: stop ? { senderId, receiverId, stop } : { senderId, receiverId } });
+}
