@@ -104,8 +104,11 @@ describe("an acked message is never lost", () => {
   test("Redis restarted under load: routes are rebuilt from live connections and chat goes on", async () => {
     await underLoad("Redis restart", async () => {
       await service("stop", "redis");
-      await Bun.sleep(1000);
-      await service("start", "redis");
+      try {
+        await Bun.sleep(1000);
+      } finally {
+        await service("start", "redis"); // never left stopped for the files after this one
+      }
       expect(await eventually(async () => (await http(`${origins()[0]}/health`, "GET")).status === 200, 15_000, 200)).toBe(true);
     });
     // The ports of live instances are back in netty_port after the restart lost them. (Redis may
@@ -122,10 +125,13 @@ describe("an acked message is never lost", () => {
   test("ZooKeeper restarted under load: instances keep serving and re-register", async () => {
     await underLoad("ZooKeeper restart", async () => {
       await service("stop", "zookeeper");
-      // Longer than the 4 s session timeout: instances treat their sessions as expired, open new
-      // ones and re-register, while their old nodes vanish later (others must not route to no one).
-      await Bun.sleep(5000);
-      await service("start", "zookeeper");
+      try {
+        // Longer than the 4 s session timeout: instances treat their sessions as expired, open new
+        // ones and re-register, while their old nodes vanish later (others must not route to no one).
+        await Bun.sleep(5000);
+      } finally {
+        await service("start", "zookeeper"); // never left stopped for the files after this one
+      }
     });
     const live = c.nodes.filter((n) => !dead.has(n)).map((n) => n.port).sort();
     expect(await eventually(async () => (await c.serverList()).map((n) => JSON.parse(n.data).port).sort().join() === live.join(), 15_000, 200)).toBe(true);
