@@ -2,11 +2,25 @@
 // `0:<ms>` (offline, last seen), and per watched user a hash `im:pwatch:<userId>` of the instances
 // with subscribers to it. Each transition is one Lua script, so of several instances racing only
 // one sees the change, and the same round trip says where to announce it.
+import { createHash } from "node:crypto";
 import type Redis from "ioredis";
 import type { PresenceChange, PresenceStore } from "../../core/ports.ts";
 
 /** The Redis commands this module uses. */
-export type PresenceRedis = Pick<Redis, "eval" | "hmget" | "hset" | "hdel">;
+export type PresenceRedis = Pick<Redis, "eval" | "evalsha" | "hmget" | "hset" | "hdel">;
+
+/** A Lua script run by its SHA1 (EVALSHA), sent whole only when Redis does not have it yet (NOSCRIPT). */
+function script(body: string) {
+  const sha = createHash("sha1").update(body).digest("hex");
+  return async (redis: PresenceRedis, keys: string[], args: string[]): Promise<unknown> => {
+    try {
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith("NOSCRIPT")) throw err;
+      return redis.eval(body, keys.length, ...keys, ...args);
+    }
+  };
+}
 
 // KEYS[1] the presence hash, KEYS[2] the user's watchers; ARGV user, now.
 // Returns the watching instances with a leading 1 when the user was not online before, else {0}.
@@ -30,6 +44,9 @@ local out = redis.call('HKEYS', KEYS[2])
 table.insert(out, 1, 1)
 return out`;
 
+const markOnlineScript = script(MARK_ONLINE);
+const markOfflineScript = script(MARK_OFFLINE_IF_GONE);
+
 export interface RedisPresenceOptions {
   /** This instance, `<ip>_<port>` (what `watch` records). */
   instanceId: string;
@@ -50,10 +67,10 @@ export function createRedisPresence(redis: PresenceRedis, options: RedisPresence
   };
   return {
     async markOnline(userId, at) {
-      return change(await redis.eval(MARK_ONLINE, 2, hash, watchKey(userId), userId, String(at)));
+      return change(await markOnlineScript(redis, [hash, watchKey(userId)], [userId, String(at)]));
     },
     async markOfflineIfGone(userId, at) {
-      return change(await redis.eval(MARK_OFFLINE_IF_GONE, 3, hash, watchKey(userId), `${prefix}sess:${userId}`, userId, String(at)));
+      return change(await markOfflineScript(redis, [hash, watchKey(userId), `${prefix}sess:${userId}`], [userId, String(at)]));
     },
     async watch(userId, watching) {
       if (watching) await redis.hset(watchKey(userId), options.instanceId, "1");
