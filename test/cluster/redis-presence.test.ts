@@ -62,3 +62,31 @@ test("a transition names the live instances watching the user; an unwatch or a d
   expect(await a.presence.markOfflineIfGone("u1", 2)).toEqual({ changed: true, watchers: ["10.9.0.1_875"] });
   expect(await a.presence.markOfflineIfGone("u1", 3)).toEqual({ changed: false, watchers: [] });
 });
+
+test("users coming online in one turn are written by one script per 500, each told whether it changed and who watches it", async () => {
+  const p = fresh();
+  const redis = useRedis();
+  let scripts = 0;
+  const counting = {
+    evalsha: (...args: Parameters<typeof redis.evalsha>) => (scripts++, redis.evalsha(...args)),
+    eval: (...args: Parameters<typeof redis.eval>) => (scripts++, redis.eval(...args)),
+    hmget: redis.hmget.bind(redis),
+    hset: redis.hset.bind(redis),
+    hdel: redis.hdel.bind(redis),
+  } as unknown as Parameters<typeof createRedisPresence>[0];
+  const presence = createRedisPresence(counting, { instanceId: "10.9.0.1_875", isLive, keyPrefix: p });
+  await presence.watch("w2", true);
+  expect((await presence.markOnline("w0", 500)).changed).toBe(true);
+  await redis.script("FLUSH"); // the next call finds no script: EVALSHA fails, EVAL sends it
+  scripts = 0;
+  const users = Array.from({ length: 1200 }, (_, i) => `w${i % 600}`); // each user twice (two devices in one turn)
+  const changes = await Promise.all(users.map((u) => presence.markOnline(u, 1000)));
+  expect(scripts).toBe(3 + 1); // 3 chunks of 500 in turn; the first EVALSHA answered NOSCRIPT and the script was sent whole once
+  // w0 was online already; each other user changes once, its second device not.
+  expect(changes.filter((c) => c.changed).length).toBe(599);
+  expect(changes[2].watchers).toEqual(["10.9.0.1_875"]);
+  expect((await presence.query(["w1", "w599"])).every((x) => x.online)).toBe(true);
+  scripts = 0;
+  await Promise.all(["x1", "x2", "x3"].map((u) => presence.markOnline(u, 2000)));
+  expect(scripts).toBe(1); // by SHA1 now
+});
