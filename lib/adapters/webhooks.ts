@@ -94,7 +94,8 @@ export function createWebhooks(o: WebhookOptions): Webhooks {
   async function post(job: Job): Promise<void> {
     job.tries++;
     const timestamp = String(Math.floor(now() / 1000));
-    let status = 0;
+    let status = -1; // no answer: a network error or the timeout
+    let err: unknown;
     try {
       const res = await doFetch(o.url, {
         method: "POST",
@@ -112,12 +113,11 @@ export function createWebhooks(o: WebhookOptions): Webhooks {
       status = res.status;
       await res.body?.cancel().catch(() => {});
       if (status >= 200 && status < 300) return;
-    } catch (err) {
-      status = -1;
-      if (job.tries >= attempts || closed) return failed({ event: job.event.event, id: job.event.id, tries: job.tries, err });
+    } catch (e) {
+      err = e;
     }
     const final = status > 0 && status < 500 && status !== 408 && status !== 429;
-    if (final || job.tries >= attempts || closed) return failed({ event: job.event.event, id: job.event.id, tries: job.tries, status });
+    if (final || job.tries >= attempts || closed) return failed({ event: job.event.event, id: job.event.id, tries: job.tries, status, err });
     waiting++;
     const delay = Math.min(60_000, retryBaseMs * 2 ** (job.tries - 1)) * (0.75 + Math.random() / 2);
     schedule(() => {

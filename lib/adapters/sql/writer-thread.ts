@@ -48,7 +48,6 @@ export function sqliteThreadWriter(filename: string, log: Logger, entry = worker
     worker = new Worker(entry, { ref: false });
     worker.onmessage = (event: MessageEvent<WriterReply>) => {
       const reply = event.data;
-      if ("ready" in reply) return;
       const w = waiting.get(reply.seq);
       if (!w) return;
       waiting.delete(reply.seq);

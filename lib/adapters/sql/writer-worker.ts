@@ -20,7 +20,7 @@ export interface WriterBatch {
 export type WriterRequest = { config: WriterConfig } | { batch: WriterBatch } | { autocheckpointPages: number } | { close: true };
 
 /** The answer to a batch: the ids inserted (the others were duplicates), or why it failed. */
-export type WriterReply = { seq: number; fresh: string[] } | { seq: number; error: { message: string; code?: string } } | { ready: true };
+export type WriterReply = { seq: number; fresh: string[] } | { seq: number; error: { message: string; code?: string } };
 
 declare const self: Worker;
 
@@ -48,8 +48,7 @@ function open(config: WriterConfig): void {
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const req = event.data;
   if ("config" in req) {
-    open(req.config); // throws on a file it cannot open: the error event reaches the starter
-    return self.postMessage({ ready: true } satisfies WriterReply);
+    return open(req.config); // throws on a file it cannot open: the error event reaches the starter
   }
   if ("close" in req) {
     db?.close();

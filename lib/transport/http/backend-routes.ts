@@ -29,8 +29,8 @@ export function addBackendRoutes(app: Hono<any>, deps: BackendRouteDeps): void {
     if (!KEY.test(key)) throw new HttpError(400, "header Idempotency-Key must be 1–60 printable ASCII characters");
     const body = await jsonBody(c, SendBody);
     const senderId = userParam("senderId", body.senderId);
-    const { msgId: _ignored, chatTime: _set, isRead: _too, ...fields } = body as Record<string, unknown>;
-    const saved = await deps.sendAs(senderId, { msgType: 1, ...fields, senderId, clientMsgId: `api:${key}` });
+    // msgId, chatTime and isRead are the server's: the send pipeline sets them whatever is given.
+    const saved = await deps.sendAs(senderId, { msgType: 1, ...body, senderId, clientMsgId: `api:${key}` });
     return grace(c, saved);
   });
 }
