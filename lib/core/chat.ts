@@ -129,7 +129,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   }
 
   /** Handles one decoded frame; resolves to the ack to send, if any; throws a Refusal. */
-  async function handle(state: ConnState, { chatMsg, features }: DataContent): Promise<string | undefined> {
+  async function handle(state: ConnState, { chatMsg, features, seqs }: DataContent): Promise<string | undefined> {
     const type = chatMsg.msgType;
     // Known types only: a label per client-chosen number would grow the metrics without bound.
     metrics.frameIn(type != null && KNOWN_TYPES.has(type) ? String(type) : "other");
@@ -138,8 +138,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       // Features are declared by the CONNECT_INIT that binds the connection, before it is routable.
       const declared = state.userId === undefined && features ? knownFeatures(features) : undefined;
       if (declared) state.features = new Set(declared);
-      const replay = await connect.init(state, chatMsg);
-      if (replay) metrics.replayed?.(replay.replayed, replay.recovered);
+      const replay = await connect.init(state, chatMsg, seqs);
+      if (replay?.replayed !== undefined) metrics.replayed?.(replay.replayed, replay.recovered ?? false);
       const ackFeatures = state.features && features ? { features: [...state.features] } : undefined;
       return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay, ...ackFeatures });
     }

@@ -1,10 +1,10 @@
 // CONNECT_INIT: binds a connection to its user, makes it routable cluster-wide, counts it online,
 // and replays what the user missed before live traffic.
 import { failureStreak, type Logger } from "../log.ts";
-import { ErrorCode, encodeDataContent, type ChatMsg } from "../protocol/frames.ts";
+import { ErrorCode, encodeDataContent, withSeq, type ChatMsg } from "../protocol/frames.ts";
 import { EVERYONE, MSG_ID_RULE, isMsgId, userIdProblem } from "../protocol/ids.ts";
 import { snowflakeFloor } from "../protocol/snowflake.ts";
-import type { GroupStore, MessageStore, SessionRoutes } from "./ports.ts";
+import type { GroupStore, MessageStore, Seqs, SessionRoutes, StoredMsg } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 import { CATCH_UP_LOOKBACK_MS, CATCH_UP_SLACK_MS } from "./route-cache.ts";
 import { frameTimeOf } from "./send.ts";
@@ -56,8 +56,16 @@ export type Connect = ReturnType<typeof createConnect>;
  * (cut at REPLAY_MAX, replay off, or the store did not answer): the client should read history.
  */
 export interface Replayed {
-  replayed: number;
-  recovered: boolean;
+  replayed?: number;
+  recovered?: boolean;
+  /** Feature "seq": the last position of each of the user's timelines. */
+  seqs?: Record<string, number>;
+}
+
+/** A stored message as a connection gets it: with its positions when it declared "seq". */
+function frameFor(state: ConnState, m: StoredMsg): string {
+  const frame = encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null });
+  return m.seq && state.features?.has("seq") ? withSeq(frame, m.seq) : frame;
 }
 
 export function createConnect(deps: ConnectDeps) {
@@ -77,7 +85,7 @@ export function createConnect(deps: ConnectDeps) {
       const recent = await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
       const seen = state.seen ?? new Set();
       for (const m of recent) {
-        if (!seen.has(m.msgId)) deps.caughtUp(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
+        if (!seen.has(m.msgId)) deps.caughtUp(state, frameFor(state, m));
       }
       catchUps.ok();
     } catch (err) {
@@ -125,26 +133,40 @@ export function createConnect(deps: ConnectDeps) {
   }
 
   /**
-   * Sends what `userId` missed after `afterMsgId`, then the live frames held meanwhile. A replay
-   * that fails is told to the client; the connection stays live (and is acked) all the same.
+   * Sends what `userId` missed — after the client's positions (`positions`, feature "seq") and, in
+   * timelines it gave none for, after `afterMsgId` — then the live frames held meanwhile. A replay
+   * that fails is told to the client; the connection stays live (and is acked) all the same. A
+   * connection with "seq" is also told its timelines' last positions (read after the replay).
    */
-  async function replay(state: ConnState, userId: string, afterMsgId: string, clientMsgId?: string | null): Promise<Replayed> {
+  async function replay(state: ConnState, userId: string, afterMsgId: string | undefined, positions: Seqs | undefined, clientMsgId?: string | null): Promise<Replayed> {
     const held = state.held ?? [];
     try {
-      if (!isMsgId(afterMsgId)) {
+      if (afterMsgId !== undefined && !isMsgId(afterMsgId)) {
         state.held = undefined;
         deps.fail(state, ErrorCode.BAD_FRAME, `chatMsg.msgId: must be ${MSG_ID_RULE}`, clientMsgId);
         return { replayed: 0, recovered: false };
       }
-      const groups = deps.replayMax > 0 ? (await deps.groups.groupsOf(userId)).map((g) => g.groupId) : [];
-      const missed = deps.replayMax > 0 ? await deps.store.after(userId, afterMsgId, deps.replayMax, [...groups, EVERYONE]) : [];
+      const wantsSeq = state.features?.has("seq") === true;
+      const asked = afterMsgId !== undefined || positions !== undefined;
+      const timelines = deps.replayMax > 0 || wantsSeq ? [userId, ...(await deps.groups.groupsOf(userId)).map((g) => g.groupId), EVERYONE] : [];
+      let missed: StoredMsg[] = [];
+      let complete = deps.replayMax > 0;
+      if (asked && deps.replayMax > 0) {
+        if (positions) ({ messages: missed, complete } = await deps.store.since(userId, timelines.slice(1), positions, afterMsgId, deps.replayMax));
+        else {
+          missed = await deps.store.after(userId, afterMsgId!, deps.replayMax, timelines.slice(1));
+          complete = missed.length < deps.replayMax; // cut at REPLAY_MAX: older messages than the last one sent may be missing
+        }
+      }
+      const seqs = wantsSeq ? await deps.store.tops(timelines) : undefined;
       state.held = undefined;
-      for (const m of missed) deps.replayed(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
-      // Cut at REPLAY_MAX (or replay off): older messages than the last one sent may be missing.
-      return { replayed: missed.length, recovered: deps.replayMax > 0 && missed.length < deps.replayMax };
+      for (const m of missed) deps.replayed(state, frameFor(state, m));
+      const result: Replayed = asked ? { replayed: missed.length, recovered: complete } : {};
+      return seqs ? { ...result, seqs } : result;
     } catch (err) {
       state.held = undefined;
       log.warn("replay.failed", { err });
+      if (afterMsgId === undefined && positions === undefined) return {}; // no replay asked: the ack goes without positions
       deps.fail(state, ErrorCode.UNAVAILABLE, "history is unavailable: reconnect later to receive missed messages", clientMsgId);
       return { replayed: 0, recovered: false };
     } finally {
@@ -170,7 +192,7 @@ export function createConnect(deps: ConnectDeps) {
      * Handles CONNECT_INIT. Resolves once the connection is routable and any replay was sent (the
      * moment its ack may go out), with what the replay did when one was asked for; throws a Refusal.
      */
-    async init(state: ConnState, chatMsg: ChatMsg): Promise<Replayed | undefined> {
+    async init(state: ConnState, chatMsg: ChatMsg, positions?: Seqs | null): Promise<Replayed | undefined> {
       if (state.userId !== undefined) {
         // Bound once: a repeated CONNECT_INIT neither re-binds nor re-counts; naming another user is refused.
         if (chatMsg.senderId != null && chatMsg.senderId !== state.userId) {
@@ -190,7 +212,9 @@ export function createConnect(deps: ConnectDeps) {
       const first = !sessions.connsOf(userId);
       sessions.bind(state, userId);
       deps.countsChanged();
-      if (chatMsg.msgId) state.held = [];
+      const replays = !!chatMsg.msgId || !!positions;
+      const wantsSeq = state.features?.has("seq") === true;
+      if (replays || wantsSeq) state.held = [];
       const routing = deps.now(); // before the write: the catch-up reads from before it
       const [, missedSince] = await Promise.all([
         deps.routes.add(userId, state.conn.id).then(routesAdd.ok, (err) => routesAdd.fail({ err })), // rebuilt from live connections when the dependency returns
@@ -198,7 +222,9 @@ export function createConnect(deps: ConnectDeps) {
       ]);
       if (first && !state.closed) deps.userBound?.(userId);
       scheduleCatchUp(state, userId, routing, chatMsg.msgId); // timed from after the write
-      return chatMsg.msgId ? replay(state, userId, replayFrom(chatMsg.msgId, missedSince), chatMsg.clientMsgId) : undefined;
+      if (!replays && !wantsSeq) return undefined;
+      const afterMsgId = chatMsg.msgId ? replayFrom(chatMsg.msgId, missedSince) : undefined;
+      return replay(state, userId, afterMsgId, positions ?? undefined, chatMsg.clientMsgId);
     },
 
     /** A closed connection: unbound (once), uncounted and unrouted. */

@@ -2,6 +2,7 @@
 // its audience.
 import { createInFlight } from "../in-flight.ts";
 import { failureStreak, type Logger } from "../log.ts";
+import { withSeq } from "../protocol/frames.ts";
 import type { Audience, CoreMetrics, Envelope, MessageBus, SessionRoutes } from "./ports.ts";
 import { FRESH_MS, type RouteCache } from "./route-cache.ts";
 import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
@@ -32,13 +33,14 @@ export function createDelivery(deps: DeliveryDeps) {
   const lookups = failureStreak(deps.log, "routes.lookup_failed_broadcasting");
   const publishes = failureStreak(deps.log, "bus.publish_failed");
 
-  function local({ audience, except, frame, feature }: Envelope, origin: "local" | "remote"): void {
+  function local({ audience, except, frame, feature, seq }: Envelope, origin: "local" | "remote"): void {
+    let framed: string | undefined; // with its positions, made once for the connections that declared "seq"
     const send = (userId: string) => {
       for (const s of sessions.connsOf(userId) ?? []) {
         if (s.conn.id === except) continue;
         // A feature frame only to connections that declared it: a seed client never sees one.
         if (feature && !s.features?.has(feature)) continue;
-        sendTo(s, frame);
+        sendTo(s, seq && s.features?.has("seq") ? (framed ??= withSeq(frame, seq)) : frame);
         metrics.delivered(origin);
       }
     };

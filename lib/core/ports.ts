@@ -5,12 +5,25 @@ import type { ChatMsg } from "../protocol/frames.ts";
 
 // ---- messages ------------------------------------------------------------------------------
 
-/** A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set. */
-export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string };
+/**
+ * A message's positions by timeline id: in its receiver's timeline (a user, a group, or everyone)
+ * and its sender's. Each timeline's positions are 1, 2, 3… with no gap, and a position is stored
+ * only after those below it: a client holding every position up to n of a timeline lacks nothing
+ * older there (replay by seq, README).
+ */
+export type Seqs = Readonly<Record<string, number>>;
+
+/**
+ * A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set; `seq`
+ * once stored (not a ChatMsg field: frames carry it beside chatMsg, to clients that declared "seq").
+ */
+export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string; seq?: Seqs };
 
 export interface SaveResult {
   msgId: string;
   chatTime: string;
+  /** The stored message's positions (absent from a store that keeps none). */
+  seq?: Seqs;
   /** True when (senderId, clientMsgId) was stored before: the result names the first message. */
   duplicate: boolean;
 }
@@ -41,6 +54,15 @@ export interface MessageStore {
    * others — with an id larger than `afterMsgId`, oldest first, at most `limit`.
    */
   after(userId: string, afterMsgId: string, limit: number, alsoTo?: readonly string[]): Promise<StoredMsg[]>;
+  /**
+   * What `userId` lacks in its timelines: its own and each of `alsoTo` (its groups, everyone),
+   * after the position `positions` gives for each, or, for a timeline without one, after
+   * `afterMsgId` (none when undefined). Oldest first, each message once; `complete` is false when
+   * `limit` cut it (older ones may be missing).
+   */
+  since(userId: string, alsoTo: readonly string[], positions: Seqs, afterMsgId: string | undefined, limit: number): Promise<{ messages: StoredMsg[]; complete: boolean }>;
+  /** The last position of each of `timelines` (0 for one without a message yet). */
+  tops(timelines: readonly string[]): Promise<Record<string, number>>;
   get(msgId: string): Promise<StoredMsg | undefined>;
   /** Marks a message read; false when no such message. */
   markRead(msgId: string): Promise<boolean>;
@@ -122,6 +144,8 @@ export interface Envelope {
    * it, and it never travels on the seed's fanout_exchange.
    */
   feature?: Feature;
+  /** A stored message's positions: connections that declared "seq" get the frame with them. */
+  seq?: Seqs;
 }
 
 /** Passes envelopes to other instances (RabbitMQ in a cluster; nobody in standalone). */

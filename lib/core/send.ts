@@ -124,7 +124,7 @@ export function createSend(deps: SendDeps) {
     if (!first) return true;
     const audience: Audience = isGroupId(first.receiverId) ? { kind: "members", userIds: await deps.groups.members(first.receiverId) } : pairOf(first);
     const frame = encodeDataContent({ chatMsg: first, chatTime: frameTimeOf(first), extend: connId });
-    return deps.delivery.route({ audience, frame, except: connId }, first.msgId);
+    return deps.delivery.route({ audience, frame, except: connId, seq: first.seq }, first.msgId);
   }
 
   return {
@@ -147,7 +147,8 @@ export function createSend(deps: SendDeps) {
       else {
         // Counted and routed in the same tick, and both done before the ack: acked ⇒ counted.
         const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: connId });
-        [delivered] = await Promise.all([deps.delivery.route({ audience, frame, except: connId }, msg.msgId, now.getTime()), countUnread(msg, audience)]);
+        const envelope = { audience, frame, except: connId, seq: saved.seq };
+        [delivered] = await Promise.all([deps.delivery.route(envelope, msg.msgId, now.getTime()), countUnread(msg, audience)]);
         if (delivered) deps.hooks?.stored(msg, audience);
       }
       if (!delivered) return refuse(ErrorCode.UNAVAILABLE, "the message was stored but could not be passed on: resend it (it will not be duplicated)");
@@ -164,9 +165,9 @@ export function createSend(deps: SendDeps) {
         senderId: SYSTEM_SENDER, receiverId: EVERYONE, msg: text, msgType: MsgType.WORDS,
         msgId: deps.ids.next(), chatTime: formatChatTime(now), isRead: false, communicationType: 1,
       };
-      await store.save(msg);
+      const { seq } = await store.save(msg);
       const frame = encodeDataContent({ chatMsg: msg, chatTime: formatFrameTime(now), extend: null });
-      if (!(await deps.delivery.route({ audience: { kind: "everyone" }, frame }, msg.msgId))) {
+      if (!(await deps.delivery.route({ audience: { kind: "everyone" }, frame, seq }, msg.msgId))) {
         throw new Error("the broadcast is stored but the bus did not take it; it reaches users on replay");
       }
       return { msgId: msg.msgId, chatTime: msg.chatTime };

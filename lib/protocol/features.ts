@@ -2,11 +2,11 @@
 // CONNECT_INIT, and the presence and typing frames. They go only to connections that declared
 // them, so a client of the seed never receives a frame it does not know.
 import * as v from "valibot";
-import { GROUP_ID, GROUP_ID_RULE, USER_ID, USER_ID_RULE, isGroupId } from "./ids.ts";
+import { EVERYONE, GROUP_ID, GROUP_ID_RULE, USER_ID, USER_ID_RULE, isGroupId } from "./ids.ts";
 import { firstIssue, text } from "./values.ts";
 
 /** Features a connection may declare in CONNECT_INIT's `"features"` (unknown names are ignored). */
-export const FEATURES = ["presence", "typing"] as const;
+export const FEATURES = ["presence", "typing", "seq"] as const;
 export type Feature = (typeof FEATURES)[number];
 const KNOWN: ReadonlySet<string> = new Set(FEATURES);
 
@@ -19,6 +19,27 @@ export const FeaturesSchema = v.nullish(
   v.pipe(
     v.array(v.pipe(v.string("each must be a string"), v.maxLength(MAX_FEATURE_CHARS, `each must be at most ${MAX_FEATURE_CHARS} characters`))),
     v.maxLength(MAX_DECLARED_FEATURES, `must list at most ${MAX_DECLARED_FEATURES} names`),
+  ),
+);
+
+/** Most timelines one CONNECT_INIT may give positions for (the user's, its groups', everyone's). */
+export const MAX_SEQ_TIMELINES = 1024;
+
+/**
+ * `"seqs"` beside `chatMsg` in a CONNECT_INIT (feature "seq"): per timeline id (the user's own id,
+ * a group id, or "*" for everyone) the highest position the client holds with none missing below;
+ * the replay sends what lies after each.
+ */
+export const SeqsSchema = v.nullish(
+  v.pipe(
+    v.record(
+      v.pipe(
+        v.string(),
+        v.check((id) => id === EVERYONE || (isGroupId(id) ? GROUP_ID.test(id) : USER_ID.test(id)), `each key must be a user id, a group id or "${EVERYONE}"`),
+      ),
+      v.pipe(v.number("each position must be a number"), v.safeInteger("each position must be a whole number"), v.minValue(0, "each position must be 0 or more")),
+    ),
+    v.check((o) => Object.keys(o).length <= MAX_SEQ_TIMELINES, `must give at most ${MAX_SEQ_TIMELINES} positions`),
   ),
 );
 

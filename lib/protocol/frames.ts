@@ -1,6 +1,6 @@
 // Wire protocol of SPEC §7: ChatMsg / DataContent schemas, msgType, error codes, encode/decode.
 import * as v from "valibot";
-import { FeaturesSchema, decodeFeature, isFeatureFrame, type FeatureRequest } from "./features.ts";
+import { FeaturesSchema, SeqsSchema, decodeFeature, isFeatureFrame, type FeatureRequest } from "./features.ts";
 import { EVERYONE, USER_ID, USER_ID_RULE } from "./ids.ts";
 import { firstIssue, flagInt, jacksonBool, jacksonInt, jacksonString, text } from "./values.ts";
 
@@ -75,7 +75,8 @@ export type ChatMsg = v.InferOutput<typeof ChatMsgSchema>;
 
 /**
  * One frame: `{"chatMsg", "chatTime", "extend", "serverNode"}`; `serverNode` is accepted and
- * ignored; `features` (this project's, CONNECT_INIT only) lists the feature frames it understands.
+ * ignored; `features` (this project's, CONNECT_INIT only) lists the feature frames it understands,
+ * `seqs` (CONNECT_INIT with "seq") the positions its replay starts after.
  */
 export const DataContentSchema = v.object({
   chatMsg: ChatMsgSchema,
@@ -83,6 +84,7 @@ export const DataContentSchema = v.object({
   extend: str,
   serverNode: v.nullish(v.unknown()),
   features: FeaturesSchema,
+  seqs: SeqsSchema,
 });
 export type DataContent = v.InferOutput<typeof DataContentSchema>;
 
@@ -176,15 +178,27 @@ export function lineageChatMsg(chatMsg: ChatMsg): ChatMsg {
 }
 
 export function encodeDataContent(dc: { chatMsg: ChatMsg; chatTime: string; extend?: string | null }): string {
-  return JSON.stringify({ chatMsg: compact(dc.chatMsg), chatTime: dc.chatTime, extend: dc.extend ?? undefined });
+  const chatMsg = compact(dc.chatMsg) as ChatMsg & { seq?: unknown };
+  delete chatMsg.seq; // a stored message's positions travel beside chatMsg (withSeq), never in it
+  return JSON.stringify({ chatMsg, chatTime: dc.chatTime, extend: dc.extend ?? undefined });
 }
+
+/**
+ * The frame with a stored message's positions beside `chatMsg`:
+ * `{"seq":{"<timeline id>":n,…},"chatMsg":…}`, for connections that declared "seq" only.
+ */
+export const withSeq = (frame: string, seq: Readonly<Record<string, number>>): string => `{"seq":${JSON.stringify(seq)},${frame.slice(1)}`;
 
 export function encodeError(code: ErrorCode, message: string, clientMsgId?: string | null): string {
   return JSON.stringify({ error: clientMsgId ? { code, message, clientMsgId } : { code, message } });
 }
 
 /** An ack; a CONNECT_INIT's with a replay also says how many it replayed and whether that is all (`recovered`). */
-export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[] }): string {
+export function encodeAck(ack: {
+  clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[];
+  /** CONNECT_INIT with "seq": the last position of each of the user's timelines, read after the replay. */
+  seqs?: Readonly<Record<string, number>>;
+}): string {
   return JSON.stringify({ ack });
 }
 

@@ -109,7 +109,7 @@ function recordingCommit(minGapMs?: number) {
   const commit = createGroupCommit({
     writeRows: async (rows) => {
       batches.push(rows.length);
-      return new Set(rows.map((r) => r.id));
+      return new Map(rows.map((r, i) => [r.id, [i + 1, null] as const]));
     },
     firstOf: async () => undefined,
     log: silentLogger,

@@ -8,7 +8,7 @@ import { silentLogger } from "../../lib/log.ts";
 import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
 import { isDataFault } from "../../lib/adapters/sql/writer.ts";
-import { StoreRefusedError, type StoredMsg } from "../../lib/core/ports.ts";
+import { StoreRefusedError, type SaveResult, type StoredMsg } from "../../lib/core/ports.ts";
 import { PG } from "../support/services.ts";
 
 /** How one suite reaches a database: a URL for the store, and a raw connection to inspect it. */
@@ -97,16 +97,16 @@ function storeSuite(backend: Backend): void {
 
       // The edge allows MAX_PATH_CHARS in videoPath / voicePath: the seed's VARCHAR(255) is widened too.
       const long = msg("old-a", "old-b", { msg: "x".repeat(10_000), clientMsgId: "long-1", videoPath: "v".repeat(2048), voicePath: "a".repeat(2048) });
-      expect(await store.save(long)).toEqual({ msgId: long.msgId, chatTime: long.chatTime, duplicate: false });
+      expect(await store.save(long)).toEqual({ msgId: long.msgId, chatTime: long.chatTime, duplicate: false, seq: { "old-b": 1, "old-a": 1 } });
       expect((await store.get(long.msgId))!).toMatchObject({ msg: long.msg, videoPath: long.videoPath, voicePath: long.voicePath });
       const page = await store.history("old-a", "old-b", 1, 10);
       expect(page.records).toBe(2);
       expect(page.rows.map((r) => r.msgId)).toEqual([oldId, long.msgId]);
     });
 
-    test("save resolves with the msgId, the chatTime and duplicate=false", async () => {
+    test("save resolves with the msgId, the chatTime, duplicate=false and its positions in the receiver's and the sender's timelines", async () => {
       const m = msg("a", "b", { clientMsgId: "c1" });
-      expect(await store.save(m)).toEqual({ msgId: m.msgId, chatTime: m.chatTime, duplicate: false });
+      expect(await store.save(m)).toEqual({ msgId: m.msgId, chatTime: m.chatTime, duplicate: false, seq: { b: 1, a: 1 } });
     });
 
     test("a saved message reads back with every field it was given", async () => {
@@ -124,8 +124,9 @@ function storeSuite(backend: Backend): void {
         clientMsgId: "c-full",
         isRead: false,
       });
-      await store.save(m);
-      expect(await store.get(m.msgId)).toEqual(m);
+      const { seq } = await store.save(m);
+      expect(await store.get(m.msgId)).toEqual({ ...m, seq });
+      expect((await store.history("a", "b", 1, 10)).rows).toEqual([m]); // pages of history carry no positions
     });
 
     test("text with quotes, backslashes, emoji and NUL-free unicode round-trips exactly", async () => {
@@ -138,8 +139,10 @@ function storeSuite(backend: Backend): void {
     test("saving the same (senderId, clientMsgId) again returns the first msgId with duplicate=true and stores one row", async () => {
       const first = msg("a", "b", { clientMsgId: "dup-1", chatTime: "2024-01-05 03:04:09" });
       const again = msg("a", "b", { clientMsgId: "dup-1", chatTime: "2024-01-05 03:04:15" });
-      expect(await store.save(first)).toEqual({ msgId: first.msgId, chatTime: first.chatTime, duplicate: false });
-      expect(await store.save(again)).toEqual({ msgId: first.msgId, chatTime: first.chatTime, duplicate: true });
+      expect(await store.save(first)).toEqual({ msgId: first.msgId, chatTime: first.chatTime, duplicate: false, seq: { b: 1, a: 1 } });
+      expect(await store.save(again)).toEqual({ msgId: first.msgId, chatTime: first.chatTime, duplicate: true, seq: { b: 1, a: 1 } });
+      // The duplicate took no position: the next message has the next ones.
+      expect((await store.save(msg("a", "b", { clientMsgId: "dup-2" }))).seq).toEqual({ b: 2, a: 2 });
       expect(await count(raw, "client_msg_id = 'dup-1'")).toBe(1);
       expect(await store.get(again.msgId)).toBeUndefined();
     });
@@ -150,14 +153,14 @@ function storeSuite(backend: Backend): void {
       await store.close();
       store = await open();
       const r = await store.save(msg("a", "b", { clientMsgId: "dup-restart" }));
-      expect(r).toEqual({ msgId: first.msgId, chatTime: first.chatTime, duplicate: true });
+      expect(r).toEqual({ msgId: first.msgId, chatTime: first.chatTime, duplicate: true, seq: { b: 1, a: 1 } });
     });
 
     test("the same clientMsgId from a different sender is not a duplicate", async () => {
       const fromA = msg("a", "b", { clientMsgId: "same" });
       const fromB = msg("b", "a", { clientMsgId: "same" });
       expect((await store.save(fromA)).duplicate).toBe(false);
-      expect(await store.save(fromB)).toEqual({ msgId: fromB.msgId, chatTime: fromB.chatTime, duplicate: false });
+      expect(await store.save(fromB)).toEqual({ msgId: fromB.msgId, chatTime: fromB.chatTime, duplicate: false, seq: { a: 2, b: 2 } });
       expect(await count(raw, "client_msg_id = 'same'")).toBe(2);
     });
 
@@ -202,7 +205,10 @@ function storeSuite(backend: Backend): void {
         const settled = await Promise.allSettled(rows.map((m) => store.save(m)));
         await blocker;
         const outcome = new Map(rows.map((m, i) => [m.msgId, settled[i]]));
-        for (const m of good) expect(outcome.get(m.msgId)).toEqual({ status: "fulfilled", value: { msgId: m.msgId, chatTime: m.chatTime, duplicate: false } });
+        for (const m of good) expect(outcome.get(m.msgId)).toMatchObject({ status: "fulfilled", value: { msgId: m.msgId, chatTime: m.chatTime, duplicate: false } });
+        // The refused rows took no position: the bystander's timeline holds the 40 good ones, 1 to 40, none missing.
+        const got = good.map((m) => ((outcome.get(m.msgId) as PromiseFulfilledResult<SaveResult>).value.seq!.bystander));
+        expect(got.toSorted((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
         for (const { m } of bad) {
           const r = outcome.get(m.msgId)!;
           expect(r.status).toBe("rejected");
@@ -478,6 +484,7 @@ storeSuite({
   },
   async fresh() {
     await pgAdmin!.unsafe("DROP TABLE IF EXISTS chat_message");
+    await pgAdmin!.unsafe("DROP TABLE IF EXISTS im_seq");
     return pgUrl;
   },
   raw: () => new SQL(pgUrl, { max: 2 }),

@@ -1,7 +1,7 @@
 // Envelopes on the wire. The frame travels as the text its connections get (never parsed on the
 // way); who gets it travels beside it: a header line on this project's direct exchange, an AMQP
 // header on fanout_exchange, whose body stays the plain DataContent a seed instance reads.
-import type { Audience, Envelope } from "../../core/ports.ts";
+import type { Audience, Envelope, Seqs } from "../../core/ports.ts";
 import { isFeature } from "../../protocol/features.ts";
 import { decodeValue, lineageChatMsg, type ChatMsg, type DataContent } from "../../protocol/frames.ts";
 
@@ -40,14 +40,14 @@ export function seedBody(frame: string): string | undefined {
   return JSON.stringify(dc);
 }
 
-type Header = ({ k: string; r?: string; s?: string; u?: readonly string[]; w?: string; x?: string; f?: string });
+type Header = ({ k: string; r?: string; s?: string; u?: readonly string[]; w?: string; x?: string; f?: string; q?: Seqs });
 
 /**
  * The audience and sending connection as one line of JSON (JSON text never holds a raw newline).
  * A feature frame's kind is prefixed with "f" (`fm`, `fw`) and names its feature in `f`: an older
  * instance skips such a header as unknown instead of handing the frame to clients of the seed.
  */
-export function encodeHeader({ audience, except, feature }: Envelope): string {
+export function encodeHeader({ audience, except, feature, seq }: Envelope): string {
   const x = except || undefined;
   const h: Header =
     audience.kind === "pair" ? { k: "p", r: audience.receiverId, s: audience.senderId, x }
@@ -58,14 +58,17 @@ export function encodeHeader({ audience, except, feature }: Envelope): string {
     h.k = "f" + h.k;
     h.f = feature;
   }
+  if (seq) h.q = seq; // an older instance ignores it
   return JSON.stringify(h);
 }
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((u) => typeof u === "string");
+const isSeqs = (v: unknown): v is Seqs =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((n) => Number.isSafeInteger(n) && (n as number) > 0);
 
 /** The envelope of a header line and its frame; undefined when the header is not one. */
 export function decodeHeader(line: string, frame: string): Envelope | undefined {
-  let h: Partial<Record<"k" | "r" | "s" | "x" | "w" | "f", unknown>> & { u?: unknown };
+  let h: Partial<Record<"k" | "r" | "s" | "x" | "w" | "f" | "q", unknown>> & { u?: unknown };
   try {
     h = JSON.parse(line);
   } catch {
@@ -85,7 +88,9 @@ export function decodeHeader(line: string, frame: string): Envelope | undefined 
   else if (kind === "e") audience = { kind: "everyone" };
   else if (kind === "w" && feature && typeof h.w === "string") audience = { kind: "watchers", userId: h.w };
   else return undefined;
-  return feature ? { audience, frame, except, feature } : { audience, frame, except };
+  const e: Envelope = feature ? { audience, frame, except, feature } : { audience, frame, except };
+  if (isSeqs(h.q)) e.seq = h.q;
+  return e;
 }
 
 /** Envelopes joined for one AMQP message on the direct exchange. */

@@ -42,11 +42,60 @@ export function afterQuery(userId: string, afterMsgId: string, limit: number, al
   ];
 }
 
+/**
+ * What `userId` lacks in each of its timelines — its own (`userId`: 1:1 messages to it and all it
+ * sent) and each of `alsoTo` (its groups, everyone): after the position `positions` gives for a
+ * timeline, or for a timeline without one, after `afterMsgId` (when given; otherwise nothing of
+ * it). Oldest id first, at most `limit` rows; a message of a group the user sent comes in both its
+ * timelines (the caller drops the second by msgId).
+ */
+export function sinceQuery(userId: string, alsoTo: readonly string[], positions: Readonly<Record<string, number>>, afterMsgId: string | undefined, limit: number): Query {
+  const params: unknown[] = [];
+  // SQLite numbers "$n" parameters in order of first appearance: each use is a parameter of its own.
+  const p = (value: unknown) => (params.push(value), `$${params.length}`);
+  const branches: string[] = [];
+  const from = "SELECT * FROM chat_message WHERE";
+  const own = positions[userId];
+  if (own !== undefined) {
+    branches.push(`${from} receiver_id = ${p(userId)} AND receiver_seq > ${p(own)}`, `${from} sender_id = ${p(userId)} AND sender_seq > ${p(own)}`);
+  } else if (afterMsgId !== undefined) {
+    branches.push(
+      `${from} sender_id = ${p(userId)} AND id > ${p(afterMsgId)}`,
+      `${from} receiver_id = ${p(userId)} AND sender_id <> ${p(userId)} AND id > ${p(afterMsgId)}`,
+    );
+  }
+  for (const t of alsoTo) {
+    const at = positions[t];
+    if (at !== undefined) branches.push(`${from} receiver_id = ${p(t)} AND receiver_seq > ${p(at)}`);
+    else if (afterMsgId !== undefined) branches.push(`${from} receiver_id = ${p(t)} AND sender_id <> ${p(userId)} AND id > ${p(afterMsgId)}`);
+  }
+  if (!branches.length) branches.push(`${from} 1 = 0`);
+  return [`SELECT ${SELECT_COLS} FROM (${branches.join(" UNION ALL ")}) AS m ORDER BY m.id LIMIT ${p(limit)}`, params];
+}
+
+/**
+ * Which of a batch's rows are stored already: by id (a seed instance's message adopted twice), or
+ * by (sender_id, client_msg_id) among `senders` × `clientMsgIds` (a resend; the caller matches pairs).
+ */
+export function storedBeforeQuery(ids: readonly string[], senders: readonly string[], clientMsgIds: readonly string[]): Query {
+  const list = (n: number, from: number) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
+  const byKey = clientMsgIds.length
+    ? ` OR (sender_id IN (${list(senders.length, ids.length + 1)}) AND client_msg_id IN (${list(clientMsgIds.length, ids.length + senders.length + 1)}))`
+    : "";
+  return [`SELECT CAST(id AS TEXT) AS id, sender_id, client_msg_id FROM chat_message WHERE id IN (${list(ids.length, 1)})${byKey}`, [...ids, ...senders, ...clientMsgIds]];
+}
+
+/** The last position given in each of `timelines` (a timeline not listed has none yet). */
+export const topsQuery = (timelines: readonly string[]): Query => [
+  `SELECT timeline_id, CAST(seq AS TEXT) AS seq FROM im_seq WHERE timeline_id IN (${timelines.map((_, i) => `$${i + 1}`).join(", ")})`,
+  [...timelines],
+];
+
 export const getQuery = (msgId: string): Query => [`SELECT ${SELECT_COLS} FROM chat_message WHERE id = $1`, [msgId]];
 
 /** The first message of a (sender, clientMsgId): what a resend is answered with. */
 export const firstOfQuery = (senderId: string, clientMsgId: string | null): Query => [
-  "SELECT CAST(id AS TEXT) AS id, chat_time FROM chat_message WHERE sender_id = $1 AND client_msg_id = $2",
+  "SELECT CAST(id AS TEXT) AS id, chat_time, receiver_id, receiver_seq, sender_seq FROM chat_message WHERE sender_id = $1 AND client_msg_id = $2",
   [senderId, clientMsgId],
 ];
 

@@ -1,10 +1,11 @@
 // Rows of chat_message to and from StoredMsg.
 import type { StoredMsg } from "../../core/ports.ts";
+import { seqsOf } from "./timelines.ts";
 
 /** The columns a query selects, the id as text (a BIGINT beyond 2^53 keeps its digits). */
 export const SELECT_COLS = `CAST(id AS TEXT) AS id, sender_id, receiver_id, receiver_type, msg, msg_type, chat_time,
   show_msg_date_time_flag, video_path, video_width, video_height, video_times, voice_path,
-  speak_voice_duration, is_read, client_msg_id`;
+  speak_voice_duration, is_read, client_msg_id, receiver_seq, sender_seq`;
 
 export type Row = ReturnType<typeof toRow>;
 
@@ -26,6 +27,9 @@ export function toRow(m: StoredMsg) {
     speak_voice_duration: m.speakVoiceDuration ?? null,
     is_read: m.isRead ? 1 : 0,
     client_msg_id: m.clientMsgId ?? null,
+    // Given by the writer in the transaction that inserts the row (timelines.ts).
+    receiver_seq: null as number | null,
+    sender_seq: null as number | null,
   };
 }
 
@@ -48,6 +52,13 @@ export function fromRow(r: any): StoredMsg {
   if (r.voice_path != null) msg.voicePath = r.voice_path;
   if (r.speak_voice_duration != null) msg.speakVoiceDuration = Number(r.speak_voice_duration);
   if (r.client_msg_id != null) msg.clientMsgId = r.client_msg_id;
+  return msg;
+}
+
+/** A row with its positions (replay and catch-up send them; history and conversation pages do not). */
+export function fromRowWithSeq(r: any): StoredMsg {
+  const msg = fromRow(r);
+  if (r.receiver_seq != null) msg.seq = seqsOf(msg.receiverId, msg.senderId, [Number(r.receiver_seq), r.sender_seq == null ? null : Number(r.sender_seq)]);
   return msg;
 }
 

@@ -2,6 +2,7 @@
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { SEQ_TABLE_DDL } from "./timelines.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -23,6 +24,9 @@ export const COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["speak_voice_duration", "INTEGER"],
   ["is_read", "SMALLINT NOT NULL DEFAULT 0"],
   ["client_msg_id", "VARCHAR(64)"],
+  // Positions in the receiver's and the sender's timelines (lib/adapters/sql/timelines.ts).
+  ["receiver_seq", "BIGINT"],
+  ["sender_seq", "BIGINT"],
 ];
 
 const INDEXES = [
@@ -31,6 +35,9 @@ const INDEXES = [
   "CREATE INDEX IF NOT EXISTS ix_chat_message_pair ON chat_message (sender_id, receiver_id, id)",
   "CREATE INDEX IF NOT EXISTS ix_chat_message_receiver ON chat_message (receiver_id, id)",
   "CREATE INDEX IF NOT EXISTS ix_chat_message_sender ON chat_message (sender_id, id)",
+  // Replay by position: a timeline's messages after the position a client holds.
+  "CREATE INDEX IF NOT EXISTS ix_chat_message_receiver_seq ON chat_message (receiver_id, receiver_seq)",
+  "CREATE INDEX IF NOT EXISTS ix_chat_message_sender_seq ON chat_message (sender_id, sender_seq)",
 ];
 
 /** Opens `url`; a SQLite file's folder is created. `filename` is set for a SQLite file. */
@@ -67,5 +74,6 @@ export async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
     await sql.unsafe("ALTER TABLE chat_message ALTER COLUMN msg TYPE TEXT, ALTER COLUMN video_path TYPE TEXT, ALTER COLUMN voice_path TYPE TEXT");
   }
   for (const ddl of INDEXES) await sql.unsafe(ddl);
+  await sql.unsafe(SEQ_TABLE_DDL);
 }
 

@@ -4,9 +4,10 @@ import type { SQL } from "bun";
 import type { MessageStore, StoredMsg } from "../../core/ports.ts";
 import type { Logger } from "../../log.ts";
 import { isMsgId } from "../../protocol/ids.ts";
-import { fromRow, toRow } from "./rows.ts";
-import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, historyQueries, markReadQuery } from "./queries.ts";
+import { fromRow, fromRowWithSeq, toRow } from "./rows.ts";
+import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, historyQueries, markReadQuery, sinceQuery, topsQuery } from "./queries.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
+import { seqsOf } from "./timelines.ts";
 import { createGroupCommit, sqlWriter } from "./writer.ts";
 import { sqliteThreadWriter, type FileWriter } from "./writer-thread.ts";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
@@ -42,12 +43,15 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   const { sql, dialect, filename } = openSql(opts.url);
   await migrate(sql, dialect);
   const fileWriter = filename ? sqliteThreadWriter(filename, opts.log) : undefined;
+  const rowWriter = sqlWriter(sql, dialect);
   const checkpointer = fileWriter && checkpointBeside(sql, fileWriter, filename!, opts.log);
   const writer = createGroupCommit({
-    writeRows: fileWriter ?? sqlWriter(sql),
+    writeRows: fileWriter ?? rowWriter,
     async firstOf(senderId, clientMsgId) {
       const [first] = await sql.unsafe(...firstOfQuery(senderId, clientMsgId));
-      return first && { msgId: first.id, chatTime: first.chat_time };
+      if (!first) return undefined;
+      const seq = first.receiver_seq == null ? undefined : seqsOf(first.receiver_id, senderId, [Number(first.receiver_seq), first.sender_seq == null ? null : Number(first.sender_seq)]);
+      return { msgId: first.id, chatTime: first.chat_time, seq };
     },
     log: opts.log,
     maxBatch: opts.maxBatch ?? 500,
@@ -73,7 +77,23 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     },
     async after(userId, afterMsgId, limit, alsoTo = []) {
       if (!isMsgId(afterMsgId)) return [];
-      return (await sql.unsafe(...afterQuery(userId, afterMsgId, limit, alsoTo))).map(fromRow);
+      return (await sql.unsafe(...afterQuery(userId, afterMsgId, limit, alsoTo))).map(fromRowWithSeq);
+    },
+    async since(userId, alsoTo, positions, afterMsgId, limit) {
+      const rows = await sql.unsafe(...sinceQuery(userId, alsoTo, positions, afterMsgId !== undefined && isMsgId(afterMsgId) ? afterMsgId : undefined, limit));
+      const seen = new Set<string>();
+      const messages: StoredMsg[] = [];
+      for (const r of rows) {
+        const m = fromRowWithSeq(r);
+        if (!seen.has(m.msgId)) seen.add(m.msgId), messages.push(m);
+      }
+      return { messages, complete: rows.length < limit };
+    },
+    async tops(timelines) {
+      const tops: Record<string, number> = Object.fromEntries(timelines.map((t) => [t, 0]));
+      if (!timelines.length) return tops;
+      for (const r of await sql.unsafe(...topsQuery(timelines))) tops[r.timeline_id] = Number(r.seq);
+      return tops;
     },
     async conversations(userId, groupIds, page, pageSize) {
       // The page of (conversation, newest id) first, then those rows by primary key: joined in one
@@ -93,11 +113,11 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     async get(msgId) {
       if (!isMsgId(msgId)) return undefined;
       const rows = await sql.unsafe(...getQuery(msgId));
-      return rows.length ? fromRow(rows[0]) : undefined;
+      return rows.length ? fromRowWithSeq(rows[0]) : undefined;
     },
     async adopt(msg) {
-      const inserted = await sql`INSERT INTO chat_message ${sql(toRow(msg))} ON CONFLICT DO NOTHING RETURNING CAST(id AS TEXT) AS id`;
-      return inserted.length > 0;
+      // With its positions, as the writer gives them (a seed instance's message is replayed by seq too).
+      return (await rowWriter([toRow(msg)])).has(msg.msgId);
     },
     async markRead(msgId) {
       if (!isMsgId(msgId)) return false;

@@ -2,7 +2,7 @@
 // through it; when the thread cannot run, the file is written on the event loop as before.
 import type { Logger } from "../../log.ts";
 import { COLUMNS } from "./schema.ts";
-import { sqliteFileWriter, type RowWriter } from "./writer.ts";
+import { sqliteFileWriter, type Fresh, type RowWriter } from "./writer.ts";
 import type { WriterReply, WriterRequest } from "./writer-worker.ts";
 import { workerEntry } from "./worker-entry.ts";
 import type { Row } from "./rows.ts";
@@ -15,7 +15,7 @@ export type FileWriter = RowWriter & {
 };
 
 interface Waiting {
-  resolve(fresh: Set<string>): void;
+  resolve(fresh: Fresh): void;
   reject(err: unknown): void;
 }
 
@@ -51,7 +51,7 @@ export function sqliteThreadWriter(filename: string, log: Logger, entry = worker
       const w = waiting.get(reply.seq);
       if (!w) return;
       waiting.delete(reply.seq);
-      if ("fresh" in reply) w.resolve(new Set(reply.fresh));
+      if ("fresh" in reply) w.resolve(new Map(reply.fresh.map(([id, r, s]) => [id, [r, s]])));
       else w.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
     };
     worker.onerror = (event) => stopped(event.message);
@@ -70,11 +70,11 @@ export function sqliteThreadWriter(filename: string, log: Logger, entry = worker
     return fallback;
   };
 
-  const write = (rows: Row[]): Promise<Set<string>> => {
+  const write = (rows: Row[]): Promise<Fresh> => {
     if (!worker) return onLoop()(rows);
     const values = rows.map((row) => columns.map((c) => (row as Record<string, unknown>)[c] ?? null));
     const n = ++seq;
-    return new Promise<Set<string>>((resolve, reject) => {
+    return new Promise<Fresh>((resolve, reject) => {
       waiting.set(n, { resolve, reject });
       worker!.postMessage({ batch: { seq: n, rows: JSON.stringify(values) } } satisfies WriterRequest);
     });

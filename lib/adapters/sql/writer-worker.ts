@@ -3,6 +3,7 @@
 // stopped every other message of the instance (a quarter of the sending instance's time in the
 // profile). Here a batch arrives as one JSON string of rows and is written in one transaction.
 import { Database } from "bun:sqlite";
+import { sqliteSeqWriter } from "./timelines.ts";
 
 /** The first message: the file, the columns of a row (in order), the autocheckpoint setting. */
 export interface WriterConfig {
@@ -19,13 +20,12 @@ export interface WriterBatch {
 
 export type WriterRequest = { config: WriterConfig } | { batch: WriterBatch } | { autocheckpointPages: number } | { close: true };
 
-/** The answer to a batch: the ids inserted (the others were duplicates), or why it failed. */
-export type WriterReply = { seq: number; fresh: string[] } | { seq: number; error: { message: string; code?: string } };
+/** The answer to a batch: the ids inserted with their positions (the others were duplicates), or why it failed. */
+export type WriterReply = { seq: number; fresh: Array<[id: string, r: number, s: number | null]> } | { seq: number; error: { message: string; code?: string } };
 
 declare const self: Worker;
 
-type Value = string | number | null;
-let write: ((rows: Value[][]) => string[]) | undefined;
+let write: ReturnType<typeof sqliteSeqWriter> | undefined;
 let db: Database | undefined;
 
 function open(config: WriterConfig): void {
@@ -33,16 +33,7 @@ function open(config: WriterConfig): void {
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA synchronous = NORMAL"); // per connection: as the store's (WAL: durable on process crash)
   db.exec(`PRAGMA wal_autocheckpoint = ${config.autocheckpointPages}`);
-  const insert = db.prepare(
-    `INSERT INTO chat_message (${config.columns.join(", ")}) VALUES (${config.columns.map(() => "?").join(", ")})
-     ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
-  );
-  const idAt = config.columns.indexOf("id");
-  write = db.transaction((rows: Value[][]) => {
-    const fresh: string[] = [];
-    for (const row of rows) if (insert.run(...row).changes === 1) fresh.push(row[idAt] as string);
-    return fresh;
-  });
+  write = sqliteSeqWriter(db, config.columns);
 }
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {

@@ -4,8 +4,10 @@ import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { StoreRefusedError, type SaveResult, type StoredMsg } from "../../core/ports.ts";
 import { everyInterval, failureStreak, type Logger } from "../../log.ts";
+import { storedBeforeQuery } from "./queries.ts";
 import { toRow, type Row } from "./rows.ts";
-import { COLUMNS } from "./schema.ts";
+import { COLUMNS, type Dialect } from "./schema.ts";
+import { seqAllocator, seqsOf, senderTimeline, sqliteSeqWriter, type RowSeq } from "./timelines.ts";
 
 /**
  * True when a failed write was refused for its data (a value, a constraint), not because the store
@@ -19,47 +21,82 @@ export function isDataFault(err: unknown): boolean {
   return typeof e?.code === "string" && /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(e.code);
 }
 
-/** Inserts rows, skipping (sender_id, client_msg_id) already stored; resolves to the ids inserted. */
-export type RowWriter = (rows: Row[]) => Promise<Set<string>>;
+/** The rows inserted (by id) with their positions; a row not listed was stored before. */
+export type Fresh = Map<string, RowSeq>;
 
-export function sqlWriter(sql: SQL): RowWriter {
-  return async (rows) => {
-    const inserted: Array<{ id: string }> = await sql`
-      INSERT INTO chat_message ${sql(rows)}
-      ON CONFLICT (sender_id, client_msg_id) DO NOTHING
-      RETURNING CAST(id AS TEXT) AS id`;
-    return new Set(inserted.map((r) => r.id));
-  };
+/** Inserts rows with their positions, skipping (sender_id, client_msg_id) or ids already stored. */
+export type RowWriter = (rows: Row[]) => Promise<Fresh>;
+
+/**
+ * Writes through Bun.SQL (PostgreSQL; SQLite in memory): one transaction per batch that locks the
+ * batch's timeline counters (in timeline order, so two batches never wait on each other in a
+ * circle), leaves out rows stored before (under the sender's lock, no other writer can be storing
+ * the same one meanwhile), gives the others their positions and inserts them in one statement.
+ */
+export function sqlWriter(sql: SQL, dialect: Dialect): RowWriter {
+  const lock = dialect === "postgres" ? " FOR UPDATE" : "";
+  return (rows) =>
+    sql.begin(async (tx) => {
+      const timelines = [...new Set(rows.flatMap((r) => {
+        const st = senderTimeline(r.sender_id, r.receiver_id);
+        return st === null ? [r.receiver_id] : [r.receiver_id, st];
+      }))].sort();
+      // A write first: SQLite takes its write lock here; PostgreSQL makes the missing counters.
+      await tx`INSERT INTO im_seq ${tx(timelines.map((timeline_id) => ({ timeline_id, seq: 0 })))} ON CONFLICT (timeline_id) DO NOTHING`;
+      const held: Array<{ timeline_id: string; seq: string }> = await tx.unsafe(
+        `SELECT timeline_id, CAST(seq AS TEXT) AS seq FROM im_seq WHERE timeline_id IN (${timelines.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY timeline_id${lock}`,
+        timelines,
+      );
+      const counters = new Map(held.map((h) => [h.timeline_id, Number(h.seq)]));
+      const keyed = rows.filter((r) => r.client_msg_id !== null);
+      const before: Array<{ id: string; sender_id: string; client_msg_id: string | null }> = await tx.unsafe(
+        ...storedBeforeQuery(rows.map((r) => r.id), [...new Set(keyed.map((r) => r.sender_id))], keyed.map((r) => r.client_msg_id!)),
+      );
+      const storedIds = new Set(before.map((b) => b.id));
+      const storedKeys = new Set(before.filter((b) => b.client_msg_id !== null).map((b) => `${b.sender_id}\n${b.client_msg_id}`));
+      const alloc = seqAllocator(counters);
+      const fresh: Fresh = new Map();
+      const insert: Row[] = [];
+      for (const row of rows) {
+        const key = row.client_msg_id === null ? null : `${row.sender_id}\n${row.client_msg_id}`;
+        if (storedIds.has(row.id) || (key !== null && storedKeys.has(key))) continue;
+        if (key !== null) storedKeys.add(key); // a second copy in this batch is a resend of the first
+        storedIds.add(row.id);
+        const seq = alloc.take(row.receiver_id, row.sender_id);
+        alloc.commit(row.receiver_id, row.sender_id, seq);
+        insert.push({ ...row, receiver_seq: seq[0], sender_seq: seq[1] });
+        fresh.set(row.id, seq);
+      }
+      if (!insert.length) return fresh;
+      const inserted = await tx`INSERT INTO chat_message ${tx(insert)} ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING CAST(id AS TEXT) AS id`;
+      if (inserted.length !== insert.length) throw new Error("a row of the batch was stored meanwhile: nothing of it was written (its senders resend)");
+      const moved = [...counters].map(([timeline_id, seq]) => ({ timeline_id, seq }));
+      await tx`INSERT INTO im_seq ${tx(moved)} ON CONFLICT (timeline_id) DO UPDATE SET seq = EXCLUDED.seq`;
+      return fresh;
+    });
 }
 
 /**
- * For a SQLite file on the event loop (the fallback of the writer thread, writer-thread.ts), one
- * prepared statement run per row inside one transaction (bun:sqlite): the
- * profile showed Bun.SQL re-preparing the multi-row INSERT of every batch size, and half of the
- * sending instance's CPU in it.
+ * For a SQLite file on the event loop (the fallback of the writer thread, writer-thread.ts): the
+ * thread's writer (timelines.ts), one prepared statement run per row inside one transaction.
  */
 export function sqliteFileWriter(filename: string): RowWriter & { close(): void; autocheckpoint(pages: number): void } {
   const db = new Database(filename);
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA synchronous = NORMAL"); // per connection: as the Bun.SQL one (WAL: durable on process crash)
   const cols = COLUMNS.map(([name]) => name);
-  const insert = db.prepare(
-    `INSERT INTO chat_message (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})
-     ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+  const write = sqliteSeqWriter(db, cols);
+  return Object.assign(
+    async (rows: Row[]) => {
+      const values = rows.map((row) => cols.map((c) => (row as Record<string, unknown>)[c] ?? null) as Array<string | number | null>);
+      return new Map(write(values).map(([id, r, s]) => [id, [r, s] as RowSeq]));
+    },
+    {
+      close: () => db.close(),
+      /** Checkpoints on commit once the WAL has `pages` pages (0: never, the checkpointer thread does it). */
+      autocheckpoint: (pages: number) => db.exec(`PRAGMA wal_autocheckpoint = ${pages}`),
+    },
   );
-  const writeAll = db.transaction((rows: Row[]) => {
-    const fresh = new Set<string>();
-    for (const row of rows) {
-      const values = cols.map((c) => (row as Record<string, unknown>)[c] ?? null) as Array<string | number | null>;
-      if (insert.run(...values).changes === 1) fresh.add(row.id);
-    }
-    return fresh;
-  });
-  return Object.assign(async (rows: Row[]) => writeAll(rows), {
-    close: () => db.close(),
-    /** Checkpoints on commit once the WAL has `pages` pages (0: never, the checkpointer thread does it). */
-    autocheckpoint: (pages: number) => db.exec(`PRAGMA wal_autocheckpoint = ${pages}`),
-  });
 }
 
 
@@ -72,7 +109,7 @@ interface Pending {
 export interface GroupCommitOptions {
   writeRows: RowWriter;
   /** The first message of (senderId, clientMsgId), for a row the INSERT skipped as a duplicate. */
-  firstOf(senderId: string, clientMsgId: string | null): Promise<{ msgId: string; chatTime: string } | undefined>;
+  firstOf(senderId: string, clientMsgId: string | null): Promise<Omit<SaveResult, "duplicate"> | undefined>;
   log: Logger;
   /** Most rows in one INSERT. */
   maxBatch: number;
@@ -109,7 +146,7 @@ export function createGroupCommit(opts: GroupCommitOptions) {
    * (connection, timeout) is thrown: every row of the batch fails with it.
    */
   async function writeBatch(batch: Pending[]): Promise<void> {
-    let fresh: Set<string>;
+    let fresh: Fresh;
     try {
       fresh = await opts.writeRows(batch.map((p) => toRow(p.msg)));
     } catch (err) {
@@ -123,8 +160,9 @@ export function createGroupCommit(opts: GroupCommitOptions) {
       return batch[0].reject(new StoreRefusedError(`the store cannot hold this message: ${(err as Error).message}`));
     }
     for (const p of batch) {
-      if (fresh.has(p.msg.msgId)) {
-        p.resolve({ msgId: p.msg.msgId, chatTime: p.msg.chatTime, duplicate: false });
+      const seq = fresh.get(p.msg.msgId);
+      if (seq) {
+        p.resolve({ msgId: p.msg.msgId, chatTime: p.msg.chatTime, duplicate: false, seq: seqsOf(p.msg.receiverId, p.msg.senderId, seq) });
         continue;
       }
       const first = await opts.firstOf(p.msg.senderId, p.msg.clientMsgId ?? null);
