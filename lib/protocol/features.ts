@@ -32,6 +32,8 @@ export const MAX_SEQ_TIMELINES = 1024;
  */
 export const SeqsSchema = v.nullish(
   v.pipe(
+    v.unknown(),
+    v.check((o) => typeof o === "object" && o !== null && !Array.isArray(o), "must be an object of positions by timeline id"),
     v.record(
       v.pipe(
         v.string(),

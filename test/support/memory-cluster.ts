@@ -51,7 +51,8 @@ export interface MemoryCluster {
   advance(ms: number): Promise<void>;
   /** False makes every route call fail (the routes' store down). */
   routesUp: boolean;
-  join(options?: Partial<ChatOptions>): Promise<Member>;
+  /** A new instance; `clockAheadMs` sets its clock (its msgIds) that far ahead of the others'. */
+  join(options?: Partial<ChatOptions>, clock?: { clockAheadMs?: number }): Promise<Member>;
   /** The instance leaves the registry's view: every other member hears it. */
   leave(member: Member): void;
   close(): Promise<void>;
@@ -67,7 +68,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   const cluster: MemoryCluster = {
     store, groups,
     routes: new Map(), missed: new Map(), ports: new Set(), presence: new Map(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
-    join: (options = {}) => join(options),
+    join: (options = {}, clock = {}) => join(options, clock.clockAheadMs ?? 0),
     async advance(ms) {
       cluster.clock.now += ms;
       const due = timers.filter((t) => t.at <= cluster.clock.now).sort((x, y) => x.at - y.at);
@@ -179,7 +180,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     },
   });
 
-  async function join(options: Partial<ChatOptions>): Promise<Member> {
+  async function join(options: Partial<ChatOptions>, clockAheadMs: number): Promise<Member> {
     const port = nextPort++;
     const id = `127.0.0.1_${port}`;
     const routes = routesOf(id);
@@ -205,7 +206,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
       {
         instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), groups, presence: presenceFor(id),
         store: opts.wrapStore ? opts.wrapStore(store) : store,
-        ids: createSnowflake(port, () => cluster.clock.now), log: silentLogger, metrics: createMetrics().core,
+        ids: createSnowflake(port, () => cluster.clock.now + clockAheadMs), log: silentLogger, metrics: createMetrics().core,
         routesTrusted: () => membership.routesTrusted(),
         now: () => cluster.clock.now,
         schedule: (fn, ms) => void timers.push({ at: cluster.clock.now + ms, fn }),

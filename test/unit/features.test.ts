@@ -75,3 +75,16 @@ describe("feature envelopes on the direct exchange", () => {
     expect(decodeHeader('{"k":"w","w":"b"}', "{}")).toBeUndefined(); // watchers only as a feature envelope
   });
 });
+
+describe("a stored message's positions on the bus", () => {
+  test("travel in the header (`q`), on either exchange; a malformed one is dropped and the frame still delivered", () => {
+    const chat: Envelope = { audience: { kind: "pair", receiverId: "b", senderId: "a" }, frame: '{"chatMsg":{}}', except: "c1", seq: { b: 7, a: 3 } };
+    const group: Envelope = { audience: { kind: "members", userIds: ["a", "b"] }, frame: '{"chatMsg":{}}', seq: { "group:1": 9, a: 4 } };
+    expect(decodeBatch(encodeBatch([chat, group]))).toEqual({ envelopes: [chat, group], bad: 0 });
+    expect(JSON.parse(encodeHeader(chat)).q).toEqual({ b: 7, a: 3 });
+    for (const q of ['{"b":0}', '{"b":1.5}', '{"b":"7"}', "[7]", '"7"']) {
+      const e = decodeHeader(`{"k":"p","r":"b","s":"a","q":${q}}`, '{"chatMsg":{}}');
+      expect(e).toEqual({ audience: { kind: "pair", receiverId: "b", senderId: "a" }, frame: '{"chatMsg":{}}', except: undefined });
+    }
+  });
+});
