@@ -178,6 +178,29 @@ export function describeFeatures<T extends Target>(name: string, makeTarget: () 
       expect(seedB.frames.filter(isNew)).toEqual([]);
     }, 20_000);
 
+    test("seq: live frames carry positions on any instance; a reconnect after the position held gets exactly what it lacks; a seed connection sees no position", async () => {
+      const [a, b] = [user("a"), user("b")];
+      const alice = await login(0, a);
+      const { c: bob, ack } = await loginWith(1, b, ["seq"]);
+      expect(ack.seqs).toEqual({ [b]: 0, "*": 0 });
+      const seedBob = await login(2, b);
+      await alice.say(a, b, "one");
+      await alice.say(a, b, "two");
+      const live = [await bob.nextMessage(), await bob.nextMessage()];
+      expect(live.map((f) => [f.chatMsg.msg, f.seq])).toEqual([["one", { [b]: 1, [a]: 1 }], ["two", { [b]: 2, [a]: 2 }]]);
+      const seedFrames = [await seedBob.nextMessage(), await seedBob.nextMessage()];
+      expect(seedFrames.every((f) => f.seq === undefined && f.chatMsg.seq === undefined)).toBe(true);
+      bob.close();
+      await alice.say(a, b, "three");
+      await alice.say(a, b, "four");
+      const again = await TestClient.open(at(2));
+      clients.push(again);
+      again.send({ chatMsg: { senderId: b, msgType: 0, clientMsgId: "init" }, features: ["seq"], seqs: { [b]: 2 } });
+      const replayed = [await again.nextMessage(), await again.nextMessage()];
+      expect(replayed.map((f) => [f.chatMsg.msg, f.seq[b]])).toEqual([["three", 3], ["four", 4]]);
+      expect((await again.next((f) => f.ack?.clientMsgId === "init")).ack).toMatchObject({ replayed: 2, recovered: true, seqs: { [b]: 4, "*": 0 } });
+    }, 20_000);
+
     test("the conversation list: newest first with the last message and unread counts, paged, as history shows it", async () => {
       const [a, b, c] = [user("a"), user("b"), user("c")];
       const alice = await login(0, a);
