@@ -159,7 +159,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const started = performance.now();
     const saved = await send.chat(userId, state.conn.id, chatMsg);
     metrics.acked?.((performance.now() - started) / 1000);
-    return clientMsgId ? encodeAck({ clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }) : undefined;
+    if (!clientMsgId) return undefined;
+    // With "seq", the positions too: the sending device holds its own messages' places in its timelines.
+    return encodeAck(saved.seq && state.features?.has("seq") ? { clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime, seq: saved.seq } : { clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime });
   }
 
   async function handleText(state: ConnState, text: string): Promise<void> {

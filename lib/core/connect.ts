@@ -82,7 +82,11 @@ export function createConnect(deps: ConnectDeps) {
     try {
       if (state.closed) return;
       const groups = (await deps.groups.groupsOf(userId)).map((g) => g.groupId);
-      const recent = await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
+      // After the positions read before its replay (feature "seq"): no clock involved.
+      const from = state.catchUpFrom;
+      const recent = from
+        ? (await deps.store.since(userId, [...groups, EVERYONE], from, undefined, CATCH_UP_MAX)).messages
+        : await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
       const seen = state.seen ?? new Set();
       for (const m of recent) {
         if (!seen.has(m.msgId)) deps.caughtUp(state, frameFor(state, m));
@@ -92,6 +96,7 @@ export function createConnect(deps: ConnectDeps) {
       catchUps.fail({ err });
     } finally {
       state.seen = undefined;
+      state.catchUpFrom = undefined;
     }
   }
 
@@ -149,6 +154,9 @@ export function createConnect(deps: ConnectDeps) {
       const wantsSeq = state.features?.has("seq") === true;
       const asked = afterMsgId !== undefined || positions !== undefined;
       const timelines = deps.replayMax > 0 || wantsSeq ? [userId, ...(await deps.groups.groupsOf(userId)).map((g) => g.groupId), EVERYONE] : [];
+      // Read before the replay: what the replay does not send lies above them (the catch-up reads from there).
+      const seqs = wantsSeq ? await deps.store.tops(timelines) : undefined;
+      if (seqs && deps.routeCacheMs) state.catchUpFrom = seqs;
       let missed: StoredMsg[] = [];
       let complete = deps.replayMax > 0;
       if (asked && deps.replayMax > 0) {
@@ -158,7 +166,6 @@ export function createConnect(deps: ConnectDeps) {
           complete = missed.length < deps.replayMax; // cut at REPLAY_MAX: older messages than the last one sent may be missing
         }
       }
-      const seqs = wantsSeq ? await deps.store.tops(timelines) : undefined;
       state.held = undefined;
       for (const m of missed) deps.replayed(state, frameFor(state, m));
       const result: Replayed = asked ? { replayed: missed.length, recovered: complete } : {};

@@ -22,6 +22,8 @@ export interface ConnState {
   held?: string[];
   /** Until its catch-up ran (lib/core/route-cache.ts): the msgIds this connection was sent. */
   seen?: Set<string>;
+  /** Feature "seq", until its catch-up ran: its user's timelines' last positions before its replay. */
+  catchUpFrom?: Record<string, number>;
   /** The feature frames it declared at CONNECT_INIT (lib/protocol/features.ts); none: a seed client. */
   features?: ReadonlySet<Feature>;
   /** Users whose presence it watches (lib/core/presence.ts). */

@@ -198,6 +198,8 @@ export function encodeAck(ack: {
   clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[];
   /** CONNECT_INIT with "seq": the last position of each of the user's timelines, read after the replay. */
   seqs?: Readonly<Record<string, number>>;
+  /** A chat message's, to a connection with "seq": its positions (as other devices get them beside chatMsg). */
+  seq?: Readonly<Record<string, number>>;
 }): string {
   return JSON.stringify({ ack });
 }

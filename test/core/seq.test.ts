@@ -36,8 +36,10 @@ test("frames carry the message's positions beside chatMsg to connections that de
   expect(chats(aliceOther).map((f) => f.seq)).toEqual([{ bob: 1, alice: 1 }, { bob: 2, alice: 2 }]);
   expect(chats(bobSeed).map((f) => Object.keys(f).sort())).toEqual([["chatMsg", "chatTime", "extend"], ["chatMsg", "chatTime", "extend"]]);
   expect(chats(bobSeed).every((f) => !("seq" in f.chatMsg))).toBe(true);
-  // The sender's own ack names the message as before: the positions are for other devices' replay.
+  // A seed-style sender's ack names the message as before; a sender with "seq" is told the positions too.
   expect(Object.keys(ackOf(alice, "c2")).sort()).toEqual(["chatTime", "clientMsgId", "msgId"]);
+  await b.send(aliceOther, words("alice", "bob", "three", "c3"));
+  expect(ackOf(aliceOther, "c3").seq).toEqual({ bob: 3, alice: 3 });
 });
 
 test("a clock 15 s ahead on one instance: the replay after the highest msgId seen skips a message, the replay after the position does not", async () => {
@@ -121,4 +123,20 @@ test("bad positions get BAD_FRAME naming the field, and the connection stays usa
     await a.send(conn, { chatMsg: { senderId: "bob", msgType: 0, clientMsgId: "again" }, features: ["seq"], seqs: { bob: 0 } });
     expect(ackOf(conn, "again")).toMatchObject({ replayed: 0, recovered: true });
   }
+});
+
+test("the catch-up after a stale route entry reads from positions: an instance 15 s ahead still gets what the entry routed nowhere", async () => {
+  c = await startMemoryCluster();
+  const a = await c.join();
+  const ahead = await c.join({}, { clockAheadMs: 15_000 });
+  const alice = await a.connect("alice");
+  await a.send(alice, words("alice", "bob", "before bob came", "c1")); // caches "bob is nowhere"
+  await c.advance(100);
+  const bob = await seqConn(ahead, "bob", { seqs: { bob: 1 } }); // routed on the fast instance: a's entry is stale
+  await c.advance(100);
+  await a.send(alice, words("alice", "bob", "while a's entry was stale", "c2"));
+  expect(chats(bob)).toEqual([]);
+  await c.advance(5000); // past the entry's lifetime and the catch-up's slack
+  // By the fast clock, "created since 2 s before the route write" began 13 s after this message's id.
+  expect(chats(bob).map((f) => [f.chatMsg.msg, f.seq.bob])).toEqual([["while a's entry was stale", 2]]);
 });

@@ -51,7 +51,7 @@ export interface MemoryCluster {
   advance(ms: number): Promise<void>;
   /** False makes every route call fail (the routes' store down). */
   routesUp: boolean;
-  /** A new instance; `clockAheadMs` sets its clock (its msgIds) that far ahead of the others'. */
+  /** A new instance; `clockAheadMs` sets its clock (its msgIds and its now) that far ahead of the others'. */
   join(options?: Partial<ChatOptions>, clock?: { clockAheadMs?: number }): Promise<Member>;
   /** The instance leaves the registry's view: every other member hears it. */
   leave(member: Member): void;
@@ -208,7 +208,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
         store: opts.wrapStore ? opts.wrapStore(store) : store,
         ids: createSnowflake(port, () => cluster.clock.now + clockAheadMs), log: silentLogger, metrics: createMetrics().core,
         routesTrusted: () => membership.routesTrusted(),
-        now: () => cluster.clock.now,
+        now: () => cluster.clock.now + clockAheadMs,
         schedule: (fn, ms) => void timers.push({ at: cluster.clock.now + ms, fn }),
       },
       { ...CORE_OPTIONS, redeliverResends: true, routeCacheMs: 1000, ...options },
