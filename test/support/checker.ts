@@ -1,8 +1,11 @@
 // A Jepsen-style history checker for chat under faults: it records every send, ack, error and
 // delivery (by device and connection) with the fault in force, and judges them per fault: acked
 // messages missing on a device that should have them (lost), deliveries nobody sent (phantom),
-// duplicates before the client's dedupe by msgId, per-sender order per connection, and one
-// clientMsgId acked with two msgIds (ackConflicts).
+// duplicates before the client's dedupe by msgId, order per connection, and one clientMsgId acked
+// with two msgIds (ackConflicts). Order is judged as a client with positions (feature "seq")
+// presents messages, by position in each timeline: a message acked before another was sent must
+// come first (orderViolations). How often a sender's messages merely arrived out of its send order
+// (frames overtaking each other, replays) is counted apart (arrivalReorders).
 
 export interface SendRecord {
   clientMsgId: string;
@@ -15,6 +18,9 @@ export interface SendRecord {
   seq: number;
   phase: string;
   msgId?: string;
+  /** When it was first sent, and when its first ack came (ms). */
+  sentAt?: number;
+  ackedAt?: number;
 }
 
 export interface FaultRow {
@@ -26,6 +32,7 @@ export interface FaultRow {
   phantom: number;
   duplicates: number;
   orderViolations: number;
+  arrivalReorders: number;
   ackConflicts: number;
   notInStore: number;
   reconnects: number;
@@ -48,6 +55,8 @@ interface ConnState {
   seen: Set<string>;
   /** sender -> highest seq delivered on this connection. */
   lastSeq: Map<string, number>;
+  /** Timeline -> the messages delivered with their position in it (what the client presents in that order). */
+  presented: Map<string, Array<{ r: SendRecord; pos: number }>>;
 }
 
 export class Checker {
@@ -98,15 +107,16 @@ export class Checker {
     this.members.set(groupId, members);
   }
 
-  sent(r: Omit<SendRecord, "phase">): void {
-    if (!this.sends.has(r.clientMsgId)) this.sends.set(r.clientMsgId, { ...r, phase: this.phaseName });
+  sent(r: Omit<SendRecord, "phase">, now = Date.now()): void {
+    if (!this.sends.has(r.clientMsgId)) this.sends.set(r.clientMsgId, { sentAt: now, ...r, phase: this.phaseName });
   }
 
-  acked(clientMsgId: string, msgId: string): void {
+  acked(clientMsgId: string, msgId: string, now = Date.now()): void {
     const r = this.sends.get(clientMsgId);
     if (!r) return;
     if (r.msgId && r.msgId !== msgId) this.count(r.phase).conflicts++;
     r.msgId ??= msgId;
+    r.ackedAt ??= now;
     this.byMsgId.set(msgId, r);
   }
 
@@ -116,7 +126,7 @@ export class Checker {
 
   /** A connection of `device` opened: what arrives on it is judged from now. */
   connected(conn: string, device: string): void {
-    this.conns.set(conn, { device, seen: new Set(), lastSeq: new Map() });
+    this.conns.set(conn, { device, seen: new Set(), lastSeq: new Map(), presented: new Map() });
   }
 
   /** A device is live again after losing its connection. */
@@ -124,8 +134,11 @@ export class Checker {
     this.count().reconnects++;
   }
 
-  /** A chat frame on connection `conn`; `body` is the clientMsgId the load put in `msg`. */
-  delivered(conn: string, msgId: string, senderId: string, body: string): void {
+  /**
+   * A chat frame on connection `conn`; `body` is the clientMsgId the load put in `msg`; `seq` the
+   * positions beside it (feature "seq").
+   */
+  delivered(conn: string, msgId: string, senderId: string, body: string, seq?: Record<string, number>): void {
     const c = this.conns.get(conn);
     const d = c && this.devices.get(c.device);
     if (!c || !d) return;
@@ -141,6 +154,13 @@ export class Checker {
     if (n > 0) this.count(r.phase).duplicates++;
     if (c.seen.has(msgId)) return;
     c.seen.add(msgId);
+    const timeline = this.members.has(r.to) ? r.to : d.user;
+    const pos = seq?.[timeline];
+    if (pos !== undefined) {
+      let list = c.presented.get(timeline);
+      if (!list) c.presented.set(timeline, (list = []));
+      list.push({ r, pos });
+    }
     const last = c.lastSeq.get(r.sender) ?? -1;
     if (r.seq < last) this.count(r.phase).order++;
     else c.lastSeq.set(r.sender, r.seq);
@@ -185,6 +205,25 @@ export class Checker {
     return [...this.sends.values()].filter((r) => r.msgId && (!phase || r.phase === phase));
   }
 
+  /**
+   * Messages of `phase` a client presenting by position shows after one of the same sender that
+   * was sent only after it had been acked.
+   */
+  presentationViolations(phase: string): number {
+    let n = 0;
+    for (const c of this.conns.values()) {
+      for (const list of c.presented.values()) {
+        const latestSent = new Map<string, number>(); // sender -> latest sentAt among those presented so far
+        for (const { r } of list.toSorted((x, y) => x.pos - y.pos)) {
+          const before = latestSent.get(r.device) ?? -Infinity;
+          if (r.ackedAt !== undefined && before > r.ackedAt && r.phase === phase) n++;
+          latestSent.set(r.device, Math.max(before, r.sentAt ?? -Infinity));
+        }
+      }
+    }
+    return n;
+  }
+
   row(phase: string): FaultRow {
     const all = [...this.sends.values()].filter((r) => r.phase === phase);
     const c = this.count(phase);
@@ -197,7 +236,8 @@ export class Checker {
       lost: new Set(this.missing(phase).map((m) => m.r.clientMsgId)).size,
       phantom: c.phantom,
       duplicates: c.duplicates,
-      orderViolations: c.order,
+      orderViolations: this.presentationViolations(phase),
+      arrivalReorders: c.order,
       ackConflicts: c.conflicts,
       notInStore: all.filter((r) => this.notInStore.has(r.clientMsgId)).length,
       reconnects: c.reconnects,

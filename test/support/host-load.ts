@@ -1,13 +1,17 @@
 // Steady chat load on a host cluster, by clients that behave as README asks: on close they wait
-// with full jitter, ask getNettyOnlineInfo, connect, send CONNECT_INIT replaying from the highest
-// msgId seen minus 10 s, and resend every unacked message with its clientMsgId. Every send, ack,
-// error and delivery goes to a Checker.
+// with full jitter, ask getNettyOnlineInfo, connect, send CONNECT_INIT replaying after the positions
+// they hold in their timelines (feature "seq"; and from the highest msgId seen minus 10 s for a
+// timeline they hold none of), reconnect when a gap in a timeline stays open, and resend every
+// unacked message with its clientMsgId. Every send, ack, error and delivery goes to a Checker.
 import type { Checker } from "./checker.ts";
+import { Positions } from "./positions.ts";
 
 /** Snowflake ids carry ms in the bits above 22: this many ms back is `ms << 22`. */
 const REPLAY_MARGIN = 10_000n << 22n;
 /** An unacked message is sent again after this long on a live connection. */
 const RESEND_AFTER_MS = 4000;
+/** A gap in a timeline open this long is a miss, not frames overtaking each other: reconnect and replay. */
+const GAP_REPLAY_MS = 3000;
 
 export interface Instance {
   ip: string;
@@ -26,6 +30,7 @@ export class Device {
   instance: string | undefined;
   private conns = 0;
   private maxSeen = 0n;
+  private readonly positions: Positions;
   private seq = 0;
   private stopped = false;
   private readonly unacked = new Map<string, Pending>();
@@ -43,6 +48,7 @@ export class Device {
     private readonly origins: () => string[],
   ) {
     checker.device(id, user);
+    this.positions = new Positions((t) => t === user || t.startsWith("group:") || t === "*");
   }
 
   /** First connection straight to `at`; resolves once live. */
@@ -71,7 +77,9 @@ export class Device {
       ws.onopen = () => {
         this.checker.connected(conn, this.id); // replayed frames come before the ack
         const replayFrom = this.maxSeen > REPLAY_MARGIN ? (this.maxSeen - REPLAY_MARGIN).toString() : undefined;
-        ws.send(JSON.stringify({ chatMsg: { senderId: this.user, msgType: 0, clientMsgId: `init:${conn}`, ...(replayFrom ? { msgId: replayFrom } : {}) } }));
+        const seqs = this.positions.held();
+        const replay = { ...(replayFrom ? { msgId: replayFrom } : {}) };
+        ws.send(JSON.stringify({ chatMsg: { senderId: this.user, msgType: 0, clientMsgId: `init:${conn}`, ...replay }, features: ["seq"], ...(Object.keys(seqs).length ? { seqs } : {}) }));
       };
       ws.onmessage = (e) => {
         const f = JSON.parse(String(e.data));
@@ -84,12 +92,14 @@ export class Device {
           if (this.conns > 1 && !this.moving) this.checker.reconnected();
           this.moving = false;
           if (f.ack.replayed !== undefined) this.checker.note(`${conn} on ${this.instance} replayed ${f.ack.replayed} recovered ${f.ack.recovered}`);
+          this.positions.started(f.ack.seqs); // a gap the replay did not fill is given GAP_REPLAY_MS again
           for (const [, p] of this.unacked) (p.sentAt = Date.now()), ws.send(p.frame);
           return resolve(true);
         }
         if (f.ack) {
           this.checker.acked(f.ack.clientMsgId, f.ack.msgId);
           this.unacked.delete(f.ack.clientMsgId);
+          this.positions.record(f.ack.seq);
         } else if (f.error) {
           this.checker.error(f.error.code);
           const p = f.error.clientMsgId && this.unacked.get(f.error.clientMsgId);
@@ -98,7 +108,8 @@ export class Device {
           const m = f.chatMsg;
           const id = BigInt(m.msgId);
           if (id > this.maxSeen) this.maxSeen = id;
-          this.checker.delivered(conn, m.msgId, m.senderId, String(m.msg));
+          this.positions.record(f.seq);
+          this.checker.delivered(conn, m.msgId, m.senderId, String(m.msg), f.seq);
         }
       };
       ws.onclose = (e) => {
@@ -143,9 +154,13 @@ export class Device {
     this.ws?.send(p.frame);
   }
 
-  /** Sends again what waited too long for its ack (the server dedupes by clientMsgId). */
+  /** Sends again what waited too long for its ack (the server dedupes by clientMsgId); replays a gap left open. */
   resendStale(): void {
     if (!this.ws) return;
+    if (this.positions.gapAge() >= GAP_REPLAY_MS) {
+      this.checker.note(`${this.id} replays a gap open ${this.positions.gapAge()} ms`);
+      return this.ws.close(); // the reconnect replays after the positions held
+    }
     const now = Date.now();
     for (const p of this.unacked.values()) if (now - p.sentAt >= RESEND_AFTER_MS) (p.sentAt = now), this.ws.send(p.frame);
   }

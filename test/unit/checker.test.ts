@@ -55,7 +55,27 @@ describe("the partition checker", () => {
     c.delivered("b.0/0", "101", "a", "a.0#1"); // older than what this connection already had
     c.connected("b.0/1", "b.0");
     c.delivered("b.0/1", "100", "a", "a.0#0"); // replayed after a reconnect: a duplicate, in order
-    expect(c.row("f")).toMatchObject({ duplicates: 1, orderViolations: 1, ackConflicts: 1 });
+    expect(c.row("f")).toMatchObject({ duplicates: 1, arrivalReorders: 1, ackConflicts: 1 });
+  });
+
+  test("order by position: a message acked before another was sent must be presented first; messages in flight together may come in either order", () => {
+    const c = twoUsers();
+    // #0 acked at 10, #1 sent at 20 and acked at 30, #2 sent at 25 (while #1 was in flight).
+    c.sent({ clientMsgId: "a.0#0", sender: "a", device: "a.0", to: "b", seq: 0 }, 0);
+    c.acked("a.0#0", "100", 10);
+    c.sent({ clientMsgId: "a.0#1", sender: "a", device: "a.0", to: "b", seq: 1 }, 20);
+    c.sent({ clientMsgId: "a.0#2", sender: "a", device: "a.0", to: "b", seq: 2 }, 25);
+    c.acked("a.0#2", "102", 27);
+    c.acked("a.0#1", "101", 30);
+    // b.0 gets #2 before #1 (out of send order), and by position #2 (2) comes before #1 (3): both were in flight together.
+    c.delivered("b.0/0", "100", "a", "a.0#0", { b: 1, a: 1 });
+    c.delivered("b.0/0", "102", "a", "a.0#2", { b: 2, a: 2 });
+    c.delivered("b.0/0", "101", "a", "a.0#1", { b: 3, a: 3 });
+    expect(c.row("f")).toMatchObject({ orderViolations: 0, arrivalReorders: 1 });
+    // b.1 was given positions that put #0 after #1, though #0 was acked before #1 was sent.
+    c.delivered("b.1/0", "101", "a", "a.0#1", { b: 1, a: 1 });
+    c.delivered("b.1/0", "100", "a", "a.0#0", { b: 2, a: 2 });
+    expect(c.row("f").orderViolations).toBe(1);
   });
 
   test("a group message must reach every member's devices but the sending one", () => {
