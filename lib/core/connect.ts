@@ -141,7 +141,7 @@ export function createConnect(deps: ConnectDeps) {
    * Sends what `userId` missed — after the client's positions (`positions`, feature "seq") and, in
    * timelines it gave none for, after `afterMsgId` — then the live frames held meanwhile. A replay
    * that fails is told to the client; the connection stays live (and is acked) all the same. A
-   * connection with "seq" is also told its timelines' last positions (read after the replay).
+   * connection with "seq" is also told its timelines' last positions (read just before the replay).
    */
   async function replay(state: ConnState, userId: string, afterMsgId: string | undefined, positions: Seqs | undefined, clientMsgId?: string | null): Promise<Replayed> {
     const held = state.held ?? [];
