@@ -7,6 +7,7 @@ import chatSessionJs from "../../../client/chat-session.js" with { type: "file" 
 import connectionJs from "../../../client/connection.js" with { type: "file" };
 import conversationJs from "../../../client/conversation.js" with { type: "file" };
 import formatJs from "../../../client/format.js" with { type: "file" };
+import groupReadsJs from "../../../client/group-reads.js" with { type: "file" };
 import indexHtml from "../../../client/index.html" with { type: "file" };
 import liveStatusJs from "../../../client/live-status.js" with { type: "file" };
 import messageViewJs from "../../../client/message-view.js" with { type: "file" };
@@ -24,6 +25,7 @@ export const CLIENT_FILES = {
   "connection.js": connectionJs,
   "conversation.js": conversationJs,
   "format.js": formatJs,
+  "group-reads.js": groupReadsJs,
   "index.html": indexHtml,
   "live-status.js": liveStatusJs,
   "message-view.js": messageViewJs,
