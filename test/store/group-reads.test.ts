@@ -39,6 +39,15 @@ function suite(name: string, dialect: Dialect, open: () => Promise<{ sql: SQL; c
       expect(await groups.positions(newGroup())).toEqual(new Map());
     });
 
+    test("a member removed from the group loses its position", async () => {
+      const g = newGroup();
+      await groups.create({ groupId: g, name: "g", ownerId: "alice" }, ["bob", "carol"]);
+      await groups.advance(g, "bob", "500");
+      await groups.advance(g, "carol", "500");
+      await groups.removeMembers(g, ["bob"]);
+      expect([...(await groups.positions(g)).keys()]).toEqual(["carol"]);
+    });
+
     test("positions compare as numbers, up to the largest 64-bit id", async () => {
       const g = newGroup();
       await groups.advance(g, "bob", "999");

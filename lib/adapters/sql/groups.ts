@@ -43,7 +43,10 @@ export async function createSqlGroups(sql: SQL): Promise<SqlGroups> {
     },
     addMembers: (groupId, userIds) => insertMembers(sql, groupId, userIds),
     async removeMembers(groupId, userIds) {
-      for (const userId of new Set(userIds)) await sql`DELETE FROM chat_group_member WHERE group_id = ${groupId} AND user_id = ${userId}`;
+      for (const userId of new Set(userIds)) {
+        await sql`DELETE FROM chat_group_member WHERE group_id = ${groupId} AND user_id = ${userId}`;
+        await sql`DELETE FROM chat_group_read WHERE group_id = ${groupId} AND user_id = ${userId}`; // a member again reads from the start
+      }
     },
     async groupsOf(userId) {
       const rows = await sql`SELECT g.group_id, g.name, g.owner_id FROM chat_group g
