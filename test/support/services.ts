@@ -38,6 +38,7 @@ export const REDIS_DB = {
   features: 0,
   browserPresence: 0,
   reads: 0,
+  browserReads: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
