@@ -46,6 +46,11 @@ export function createConversationList({ me, api, store, viewing, row: onRow, ch
   function touch(id, last, bump) {
     const i = entries.findIndex((p) => p.id === id);
     const old = entries[i];
+    if (last?.msgId && old?.lastId && compareIds(String(last.msgId), old.lastId) < 0) {
+      // The list knows a newer message than `last` (one the server's catch-up sent again): no change.
+      last = undefined;
+      bump = false;
+    }
     const when = last?.chatTime ?? old?.when ?? "";
     const entry = { id, preview: last ? previewLine(id, last) : old?.preview ?? "", when, at: old?.at ?? when };
     const lastId = last ? last.msgId : old?.lastId;
@@ -58,27 +63,30 @@ export function createConversationList({ me, api, store, viewing, row: onRow, ch
     sort();
   }
 
-  /** Loads page `page` of the server's list and merges it: a row newer than what is known here wins. */
+  /** Loads page `page` of the server's list and merges it (a row newer than what is known here wins); resolves whether it came. */
   function load(page) {
-    if (loading) return loading;
+    if (loading) return loading.then(() => load(page));
     loading = (async () => {
       try {
         const data = await api.conversations(me, page, PAGE_SIZE);
         for (const r of data?.rows ?? []) {
           onRow(r);
           const old = entries.find((p) => p.id === r.conversationId);
-          if (!old || r.lastTime > old.at || !old.when) touch(r.conversationId, { ...r.lastMsg, own: r.lastMsg.senderId === me }, false);
+          const newer = !old || !old.when || (old.lastId ? compareIds(String(r.lastMsg.msgId), old.lastId) > 0 : r.lastTime > old.at);
+          if (newer) touch(r.conversationId, { ...r.lastMsg, own: r.lastMsg.senderId === me }, false);
           // Page 1's counts come with getMyUnReadCounts on each connect; an older page brings its own.
           if (page > 1 && r.unread > 0 && !badges.counts.has(r.conversationId) && !viewing(r.conversationId)) badges.counts.set(r.conversationId, r.unread);
         }
         if (page >= nextPage) nextPage = page + 1;
         hasMore = (data?.total ?? 0) >= nextPage;
+        return true;
       } catch (err) {
         console.warn("the conversation list could not be loaded:", err.message);
+        return false;
       } finally {
         loading = undefined;
+        changed();
       }
-      changed();
     })();
     changed();
     return loading;
@@ -98,18 +106,26 @@ export function createConversationList({ me, api, store, viewing, row: onRow, ch
      * unread if live and not on screen.
      */
     message(id, m, last, live) {
+      const listedId = entries.find((p) => p.id === id)?.lastId;
       touch(id, last, true);
-      // Replayed messages (before the CONNECT_INIT ack) are in the server's counts fetched after it.
+      // Replayed messages (before the CONNECT_INIT ack) are in the server's counts fetched after it,
+      // and so are those the list already had (the server's catch-up sends a new connection the
+      // last seconds' messages again).
+      const counted = !live || (listedId && compareIds(String(m.msgId), listedId) <= 0);
       if (!m.own && viewing(id)) badges.clear(id, LIVE_CLEAR_DELAY_MS);
-      else if (!m.own && live) badges.add(id, m.msgId);
+      else if (!m.own && !counted) badges.add(id, m.msgId);
     },
     /** Clears `id`'s unread count here and on the server (it was opened or is on screen). */
     clear: (id) => badges.clear(id),
-    /** After a (re)connect: page 1 again, then the server's unread counts; resolves the ids with unread messages. */
+    /**
+     * After a (re)connect: page 1 again, then the server's unread counts; resolves the ids with
+     * unread messages. A conversation with unread messages is on some page of the server's list;
+     * when that list could not be read, it is listed at the top instead.
+     */
     async reload() {
-      await load(1);
+      const listed = await load(1);
       const unread = await badges.refresh();
-      for (const id of unread) if (!entries.some((p) => p.id === id)) touch(id, undefined, true);
+      if (!listed) for (const id of unread) if (!entries.some((p) => p.id === id)) touch(id, undefined, true);
       changed();
       return unread;
     },
