@@ -51,6 +51,11 @@ export function createApi({ token = "", timeoutMs = 5000 } = {}) {
     unreadCounts: (me) => call(`/chat/getMyUnReadCounts?myId=${enc(me)}`),
     /** Resets the unread counter of `peer`'s (or a group's) messages to `me`. */
     clearUnread: (me, peer) => call(`/chat/clearMyUnReadCounts?myId=${enc(me)}&oppositeId=${enc(peer)}`),
+    /**
+     * One page of `me`'s conversations, newest first: `{page, total, records, rows: [{conversationId,
+     * type (1 peer, 2 group), lastMsg, lastTime, unread, name (groups)}]}`.
+     */
+    conversations: (me, page, pageSize = 20) => call(`/chat/conversations?userId=${enc(me)}&page=${page}&pageSize=${pageSize}`, { method: "GET" }),
     /** The groups `me` belongs to: `[{groupId, name, ownerId}]`. */
     groups: (me) => call(`/chat/group/list?userId=${enc(me)}`),
     /** Creates a group owned by `me` (the token's user, with AUTH_SECRET): `{groupId, name, ownerId, members}`. */

@@ -39,6 +39,7 @@ export const REDIS_DB = {
   browserPresence: 0,
   reads: 0,
   browserReads: 0,
+  browserConversations: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
