@@ -64,5 +64,7 @@ export function createApi({ token = "", timeoutMs = 5000 } = {}) {
     groupMembers: (groupId) => call(`/chat/group/${enc(groupId)}/members`, { method: "GET" }),
     /** Adds (`add`) or removes (`remove`) members; the owner's right. Resolves the group with its members. */
     changeMembers: (groupId, action, userIds) => call(`/chat/group/${enc(groupId)}/members/${action === "add" ? "add" : "remove"}`, { json: { userIds } }),
+    /** Each member's read position and unread count in a group: `{records, rows:[{userId, msgId, unread}]}` (members only). */
+    readState: (me, groupId, pageSize = 200) => call(`/chat/group/${enc(groupId)}/read-state?userId=${enc(me)}&pageSize=${pageSize}`, { method: "GET" }),
   };
 }

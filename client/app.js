@@ -2,6 +2,7 @@
 // new-group and group-members dialogs.
 import { createChatSession } from "./chat-session.js";
 import { isSafeMediaUrl, isValidUserId, kindOf, parseUserIds } from "./format.js";
+import { showReadBy } from "./group-reads.js";
 import { createMessageView } from "./message-view.js";
 import { avatar, createPeerList } from "./peer-list.js";
 import { session as sessionStore, userStore } from "./storage.js";
@@ -35,6 +36,7 @@ let shownPeer; // the conversation the header shows
 let membersOf; // the group the members dialog shows
 
 const messageView = createMessageView({ scroller: el.messages, list: el.messageList, onSeen: (key) => chat?.seen(key) });
+messageView.decorate((li, m) => showReadBy(li, chat?.readBy(m) ?? ""));
 const peerList = createPeerList({ list: el.peers, onOpen: (peer) => openConversation(peer), onMore: () => chat?.moreConversations() });
 
 function notify(text) {

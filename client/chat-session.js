@@ -4,6 +4,7 @@
 // - outbox.js: sending, and resending what is not acknowledged yet
 // - replay.js: what CONNECT_INIT asks to replay; history pages merged into conversations
 // - receipts.js: read receipts; groups.js: the user's groups; live-status.js: presence and typing
+// - group-reads.js: who read the user's group messages; marking a viewed group read
 // - conversation-list.js: the list with last message and unread counts (unread-badges.js)
 // - conversation.js: one conversation's messages, by msgId; message-view.js draws the open one
 import { createApi } from "./api.js";
@@ -12,6 +13,7 @@ import { createConversationList } from "./conversation-list.js";
 import { Conversation } from "./conversation.js";
 import { createFrameRouter } from "./frame-router.js";
 import { SYSTEM, formatChatTime, kindOf, randomId } from "./format.js";
+import { createGroupReads } from "./group-reads.js";
 import { createGroups } from "./groups.js";
 import { createLiveStatus } from "./live-status.js";
 import { SIGNED, createOutbox } from "./outbox.js";
@@ -56,6 +58,7 @@ export function createChatSession({ me, token = "", ui: target }) {
     setTimeout(() => {
       drawQueued = false;
       if (openPeer && dirty.has(openPeer)) ui.conversation(convOf(openPeer), {});
+      if (openPeer && viewing(openPeer) && !groups.get(openPeer)?.left) groupReads.viewed(convOf(openPeer));
       dirty.clear();
       ui.peers();
       list.save();
@@ -104,6 +107,9 @@ export function createChatSession({ me, token = "", ui: target }) {
       if (dropped.length) draw(id);
     },
     draw: (id) => draw(id ?? openPeer),
+  });
+  const groupReads = createGroupReads({
+    me, send: (frame) => conn.send(frame), readState: (id, n) => api.readState(me, id, n), messagesOf: (id) => convs.get(id)?.all.values() ?? [], draw,
   });
   const receipts = createReceipts({ me, store, find: findMessage, sign: (id) => outbox.sign(id), signed: (id) => outbox.signed(id), draw });
 
@@ -168,10 +174,12 @@ export function createChatSession({ me, token = "", ui: target }) {
   router.onChat([SIGNED], (c) => receipts.onSigned(c));
   router.onFeature("presence", (_, f) => liveStatus.onFrame(f));
   router.onFeature("typing", (_, f) => liveStatus.onFrame(f));
+  router.onFeature("read", (read) => groupReads.onReceipt(read), "reads");
 
   function onLive(ack) {
     lives++;
     liveStatus.onLive();
+    groupReads.onLive(openPeer);
     // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
     const partial = ack?.recovered === false;
     if (partial) ui.notify("Some messages from while you were away were not replayed: they are in each conversation's history.");
@@ -230,6 +238,7 @@ export function createChatSession({ me, token = "", ui: target }) {
       if (conv.kind === "group") {
         groups.know(peer);
         void groups.loadMembers(peer);
+        void groupReads.refresh(peer);
       }
     },
     /** Name, kind and (for a group) members line, owner flag and membership of a conversation. */
@@ -274,6 +283,8 @@ export function createChatSession({ me, token = "", ui: target }) {
       if (!m || document.visibilityState !== "visible") return;
       if (receipts.seen(openPeer, m)) draw(openPeer);
     },
+    /** "read by …" under own group message `m` (kept on it, so a change redraws it), or "". */
+    readBy: (m) => (m.readBy = groupReads.label(m)),
     /** Changes a loaded message by msgId and redraws it (see updateMessage). */
     updateMessage,
     /** Loads page 1 of the open conversation again (after a failure). */
