@@ -6,8 +6,9 @@ import { knownFeatures, type FeatureRequest } from "../protocol/features.ts";
 import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
-import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
+import type { CoreMetrics, Envelope, GroupReads, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createPresence } from "./presence.ts";
+import { createReads } from "./reads.ts";
 import { createReceipts } from "./receipts.ts";
 import { Refusal, refuse } from "./refusal.ts";
 import { createRouteCache } from "./route-cache.ts";
@@ -23,6 +24,8 @@ export interface ChatDeps {
   store: MessageStore;
   unread: UnreadCounters;
   groups: GroupStore;
+  /** Group members' read positions (lib/core/reads.ts). */
+  reads: GroupReads;
   presence: PresenceStore;
   ids: Ids;
   log: Logger;
@@ -80,6 +83,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   });
   const send = createSend({ ...deps, delivery, now, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends, storeTimeoutMs: opts.storeTimeoutMs ?? 3000 });
   const receipts = createReceipts({ ...deps, delivery });
+  const reads = createReads({ ...deps, delivery });
   const presence = createPresence({
     presence: deps.presence, sessions, routeTo: (e, targets) => delivery.routeTo(e, targets), log, now, schedule, track: (work) => void inFlight.track(work),
     graceMs: opts.presenceGraceMs ?? 2500, maxSubscriptions: opts.presenceSubscriptionsMax ?? 256,
@@ -115,13 +119,17 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
   });
 
-  /** Handles a presence or typing frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
+  /** Handles a presence, typing or read frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
   async function handleFeature(state: ConnState, request: FeatureRequest): Promise<string | undefined> {
     metrics.frameIn(request.kind);
     const userId = state.userId;
     if (userId === undefined) return refuse(ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
     if (!state.features?.has(request.kind)) {
       return refuse(ErrorCode.BAD_FRAME, `declare "${request.kind}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
+    }
+    if (request.kind === "reads") {
+      const read = await reads.mark(userId, request.receiverId, request.msgId, state.conn.id);
+      return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId, ...read }) : undefined;
     }
     if (request.kind === "presence") await presence.subscribe(state, request.subscribe, request.unsubscribe);
     else await typing.relay(state, userId, request.receiverId, request.stop);
@@ -236,6 +244,11 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       if (type == null || !CHAT_TYPES.has(type)) return refuse(ErrorCode.BAD_FRAME, `msgType: ${type ?? "(missing)"} is not a chat message type (1–4)`);
       return send.chat(senderId, "backend", decoded.frame.chatMsg);
     },
+
+    /** Group read state for the HTTP routes: mark read, who read a message, each member's state (lib/core/reads.ts). */
+    markGroupRead: (userId: string, groupId: string, msgId: string | undefined) => reads.mark(userId, groupId, msgId),
+    whoRead: (userId: string, groupId: string, msgId: string | undefined) => reads.whoRead(userId, groupId, msgId),
+    readState: (userId: string, groupId: string, page: number, pageSize: number) => reads.state(userId, groupId, page, pageSize),
 
     /** Presence of many users (the HTTP query). */
     presenceOf: (userIds: readonly string[]) => presence.query(userIds),

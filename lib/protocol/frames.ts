@@ -195,8 +195,8 @@ export function encodeError(code: ErrorCode, message: string, clientMsgId?: stri
 
 /** An ack; a CONNECT_INIT's with a replay also says how many it replayed and whether that is all (`recovered`). */
 export function encodeAck(ack: {
-  clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[];
-  /** CONNECT_INIT with "seq": the last position of each of the user's timelines, read after the replay. */
+  clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[]; unread?: number;
+  /** CONNECT_INIT with "seq": the last position of each of the user's timelines, read just before the replay. */
   seqs?: Readonly<Record<string, number>>;
   /** A chat message's, to a connection with "seq": its positions (as other devices get them beside chatMsg). */
   seq?: Readonly<Record<string, number>>;

@@ -37,6 +37,9 @@ export const REDIS_DB = {
   hosts: 0, // test/partition and bench/partition-soak.ts
   features: 0,
   browserPresence: 0,
+  reads: 0,
+  browserReads: 0,
+  browserConversations: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
