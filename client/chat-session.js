@@ -23,6 +23,7 @@ import { userStore } from "./storage.js";
 
 const CHAT_TYPES = [1, 2, 3, 4];
 const DRAW_BATCH_MS = 16;
+const GAP_REPLAY_MS = 3000;
 
 /**
  * Starts the chat of user `me`. `ui` draws: `conversation(conv, opts)`, `peers(list, unread, openPeer,
@@ -83,6 +84,7 @@ export function createChatSession({ me, token = "", ui: target }) {
     send: (frame) => conn.send(frame),
     live: () => conn.live,
     acked(out, ack) {
+      replay.noteSeq(ack.seq);
       const m = convOf(out.receiverId).acked(ack);
       if (m) replay.note(m.msgId);
       list.touch(out.receiverId, convOf(out.receiverId).last(), false);
@@ -178,6 +180,7 @@ export function createChatSession({ me, token = "", ui: target }) {
 
   function onLive(ack) {
     lives++;
+    replay.started(ack?.seqs);
     liveStatus.onLive();
     groupReads.onLive(openPeer);
     // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
@@ -205,14 +208,21 @@ export function createChatSession({ me, token = "", ui: target }) {
     token,
     api,
     lastMsgId: () => replay.after(),
-    features: () => router.features(),
+    seqs: () => replay.seqs(),
+    features: () => [...router.features(), "seq"],
     onState: (s) => ui.connection(s),
-    onFrame: (f, live) => router.route(f, live),
+    onFrame(f, live) {
+      if (f.seq) replay.noteSeq(f.seq); // beside chatMsg, or alone: a place with nothing for this client
+      router.route(f, live);
+    },
     onAck: (ack) => outbox.onAck(ack),
     onError: (err) => outbox.onError(err),
     onLive,
   });
   const liveStatus = createLiveStatus({ me, send: (frame) => conn.send(frame), changed: (key) => key === openPeer && draw(key) });
+
+  // A gap in a timeline open this long is a frame routed nowhere, not frames overtaking each other: replay.
+  const gapWatch = setInterval(() => replay.gapAge() > GAP_REPLAY_MS && conn.replayNow("a gap in a timeline stayed open"), 1000);
 
   const onVisibility = () => {
     if (document.visibilityState !== "visible" || !openPeer) return;
@@ -293,6 +303,7 @@ export function createChatSession({ me, token = "", ui: target }) {
     retryNow: () => conn.retryNow(),
     stop() {
       stopped = true;
+      clearInterval(gapWatch);
       conn.stop();
       outbox.stop();
       list.stop();

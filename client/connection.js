@@ -32,7 +32,7 @@ function openSocket(url) {
  * `lastMsgId()` names the last message seen, so the server replays what came after it; `features()`
  * the server's feature frames this client understands (declared in CONNECT_INIT).
  */
-export function createConnection({ userId, token = "", api, lastMsgId, features = () => [], onState, onFrame, onAck, onError, onLive }) {
+export function createConnection({ userId, token = "", api, lastMsgId, seqs = () => ({}), features = () => [], onState, onFrame, onAck, onError, onLive }) {
   let ws = null;
   let live = false;
   let stopped = false;
@@ -79,8 +79,11 @@ export function createConnection({ userId, token = "", api, lastMsgId, features 
         resolve({ wentLive, reason: closeReason(e) });
       };
       const after = lastMsgId();
-      // "features": a feature's frames (presence, typing, …) come only to connections that declare it.
-      socket.send(JSON.stringify({ chatMsg: { senderId: userId, msgType: 0, clientMsgId: initId, ...(after ? { msgId: after } : {}) }, features: features() }));
+      const held = seqs();
+      // "features": a feature's frames (presence, typing, …) come only to connections that declare it;
+      // "seqs": the positions held (feature "seq"), the replay sends what lies after them.
+      const init = { chatMsg: { senderId: userId, msgType: 0, clientMsgId: initId, ...(after ? { msgId: after } : {}) }, features: features() };
+      socket.send(JSON.stringify(Object.keys(held).length ? { ...init, seqs: held } : init));
     });
   }
 
@@ -150,6 +153,10 @@ export function createConnection({ userId, token = "", api, lastMsgId, features 
     },
     /** Skips the rest of a backoff wait. */
     retryNow,
+    /** Closes the live socket so that the next one replays (a gap in a timeline stayed open). */
+    replayNow(reason) {
+      if (ws && live) ws.close(4001, reason);
+    },
     get live() {
       return live;
     },

@@ -1,13 +1,17 @@
-// Replay bookkeeping and history: the newest message this user's client has seen (any tab), so that
-// CONNECT_INIT asks the server to replay only what came after it, and the history pages of a
-// conversation (page 1 on open and after a reconnect, older ones on demand) merged into it.
-import { maxId } from "./format.js";
+// Replay bookkeeping and history: this tab's positions in the user's timelines (feature "seq": the
+// replay after them cannot skip anything) and the newest message this user's client has seen (any
+// tab: for a timeline without a position), so that CONNECT_INIT asks the server to replay only what
+// came after; and the history pages of a conversation (page 1 on open and after a reconnect, older
+// ones on demand) merged into it.
+import { kindOf, maxId } from "./format.js";
+import { Positions } from "./positions.js";
 
 const PAGE_SIZE = 20;
 
 /** `loaded(conv)` is told when page 1 came, `draw(peer, opts)` redraws, `notify(text)` shows a note. */
 export function createReplay({ me, api, store, loaded, draw, notify }) {
   let lastMsgId = store.lastMsgId();
+  const positions = new Positions((t) => t === me || t === "*" || kindOf(t) === "group", store.positions());
 
   function note(id) {
     if (!id || maxId(lastMsgId, id) === lastMsgId) return;
@@ -22,10 +26,24 @@ export function createReplay({ me, api, store, loaded, draw, notify }) {
   }
 
   return {
-    /** The msgId CONNECT_INIT names: the server replays the messages after it. */
+    /** The msgId CONNECT_INIT names: the server replays the messages after it (in timelines without a position). */
     after: () => lastMsgId,
+    /** The positions CONNECT_INIT names ("seqs"). */
+    seqs: () => positions.held(),
     /** A message was seen (live, replayed or acked). */
     note,
+    /** A frame's or an ack's positions (`seq`); a frame with only positions holds a place with nothing for this client. */
+    noteSeq(seq) {
+      positions.record(seq);
+      store.savePositions(positions.held());
+    },
+    /** CONNECT_INIT's ack: each timeline's last position (a timeline new to this tab starts there). */
+    started(tops) {
+      positions.started(tops);
+      store.savePositions(positions.held());
+    },
+    /** How long the oldest gap in a timeline has stayed open (ms; 0: none). */
+    gapAge: () => positions.gapAge(),
 
     /** Loads page 1 of `conv` (newest) again. */
     async loadNewest(conv) {

@@ -59,6 +59,10 @@ export function userStore(userId) {
     lastMsgId: () => read(localStorage, k("lastMsgId"), undefined),
     saveLastMsgId: (id) => write(localStorage, k("lastMsgId"), maxId(read(localStorage, k("lastMsgId"), undefined), id)),
 
+    /** This tab's positions in the user's timelines (feature "seq"): `{timelineId: position}`. */
+    positions: () => read(sessionStorage, k("positions"), {}),
+    savePositions: (held) => write(sessionStorage, k("positions"), held),
+
     /** The conversation open in this tab. */
     openPeer: () => read(sessionStorage, k("openPeer"), undefined),
     saveOpenPeer: (peer) => write(sessionStorage, k("openPeer"), peer),

@@ -4,7 +4,7 @@
 // timeline they hold none of), reconnect when a gap in a timeline stays open, and resend every
 // unacked message with its clientMsgId. Every send, ack, error and delivery goes to a Checker.
 import type { Checker } from "./checker.ts";
-import { Positions } from "./positions.ts";
+import { Positions } from "../../client/positions.js";
 
 /** Snowflake ids carry ms in the bits above 22: this many ms back is `ms << 22`. */
 const REPLAY_MARGIN = 10_000n << 22n;

@@ -40,6 +40,7 @@ export const REDIS_DB = {
   reads: 0,
   browserReads: 0,
   browserConversations: 0,
+  browserSeq: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -2,7 +2,6 @@
 // store: the server's page merged newest first, live messages moving up and counting, a message the
 // list already had (the server's catch-up) neither moving nor counting, older pages on demand.
 import { expect, test } from "bun:test";
-// @ts-expect-error: a plain ES module of the browser client
 import { createConversationList } from "../../client/conversation-list.js";
 
 const row = (id: string, msgId: string, time: string, unread = 0, senderId = id) => ({

@@ -1,7 +1,7 @@
-// The test clients' positions (test/support/positions.ts): what a client holds with none missing
+// A client's positions (client/positions.js, used by the browser client and the test clients): what a client holds with none missing
 // below, the gaps it sees, and where a timeline it did not know starts.
 import { expect, test } from "bun:test";
-import { Positions } from "../support/positions.ts";
+import { Positions } from "../../client/positions.js";
 
 const mine = (t: string) => t === "bob" || t.startsWith("group:") || t === "*";
 

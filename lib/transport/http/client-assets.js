@@ -16,6 +16,7 @@ import liveStatusJs from "../../../client/live-status.js" with { type: "file" };
 import messageViewJs from "../../../client/message-view.js" with { type: "file" };
 import outboxJs from "../../../client/outbox.js" with { type: "file" };
 import peerListJs from "../../../client/peer-list.js" with { type: "file" };
+import positionsJs from "../../../client/positions.js" with { type: "file" };
 import receiptsJs from "../../../client/receipts.js" with { type: "file" };
 import replayJs from "../../../client/replay.js" with { type: "file" };
 import storageJs from "../../../client/storage.js" with { type: "file" };
@@ -40,6 +41,7 @@ export const CLIENT_FILES = {
   "message-view.js": messageViewJs,
   "outbox.js": outboxJs,
   "peer-list.js": peerListJs,
+  "positions.js": positionsJs,
   "receipts.js": receiptsJs,
   "replay.js": replayJs,
   "storage.js": storageJs,
