@@ -43,34 +43,34 @@ describe("positions in the browser client", () => {
       });
     });
     const page = await context.newPage();
-    const dora: ChatPage = { page, user: "dora", errors: [] };
-    page.on("pageerror", (err) => dora.errors.push(err.message));
+    const sid: ChatPage = { page, user: "sid", errors: [] };
+    page.on("pageerror", (err) => sid.errors.push(err.message));
     await page.goto(`${c.httpUrl(0)}/`, { timeout: 10_000 });
-    await page.fill("#login-id", "dora");
+    await page.fill("#login-id", "sid");
     await page.click('#login-form button[type="submit"]');
     await waitOnline(page);
-    await page.fill("#peer-input", "ana");
+    await page.fill("#peer-input", "pia");
     await page.press("#peer-input", "Enter");
 
     expect(inits[0].features).toContain("seq");
-    const ana = await socketUser(c, sockets, 1, "ana");
-    await ana.say("ana", "dora", "one");
-    await sees(dora, "peer", "one");
+    const pia = await socketUser(c, sockets, 1, "pia");
+    await pia.say("pia", "sid", "one");
+    await sees(sid, "peer", "one");
     dropNext = (text) => text.includes('"two"');
-    await ana.say("ana", "dora", "two");
-    await ana.say("ana", "dora", "three");
-    await sees(dora, "peer", "three");
+    await pia.say("pia", "sid", "two");
+    await pia.say("pia", "sid", "three");
+    await sees(sid, "peer", "three");
     expect(dropped).toHaveLength(1);
-    expect(JSON.parse(dropped[0]).seq).toMatchObject({ dora: 2 });
+    expect(JSON.parse(dropped[0]).seq).toMatchObject({ sid: 2 });
     expect(await page.locator("#message-list li.msg.peer .text", { hasText: "two" }).count()).toBe(0);
 
-    // The gap (dora 2) stays open: after 3 s the page reconnects and its replay brings the message.
-    await sees(dora, "peer", "two", undefined, 10_000);
+    // The gap (sid 2) stays open: after 3 s the page reconnects and its replay brings the message.
+    await sees(sid, "peer", "two", undefined, 10_000);
     const again = inits.at(-1);
     expect(inits.length).toBeGreaterThanOrEqual(2);
     expect(again.features).toContain("seq");
-    expect(again.seqs.dora).toBe(1);
-    expect(dora.errors).toEqual([]);
+    expect(again.seqs.sid).toBe(1);
+    expect(sid.errors).toEqual([]);
     await context.close();
   }, 40_000);
 });
