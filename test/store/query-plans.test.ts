@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { migrate } from "../../lib/adapters/sql/schema.ts";
-import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, groupSendersQuery, groupUnreadQuery, historyQueries, markReadQuery, sinceQuery, storedBeforeQuery, type Query } from "../../lib/adapters/sql/queries.ts";
+import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, groupSendersQuery, groupUnreadQuery, historyQueries, markReadQuery, sinceQuery, type Query } from "../../lib/adapters/sql/queries.ts";
 import { PG } from "../support/services.ts";
 
 const queries: Record<string, Query> = {
@@ -17,7 +17,6 @@ const queries: Record<string, Query> = {
   "replay with groups and broadcasts": afterQuery("alice", "123456789", 100, ["group:7", "*"]),
   "replay by positions": sinceQuery("alice", ["group:7", "*"], { alice: 5, "group:7": 3, "*": 1 }, undefined, 100),
   "replay by positions, a group by msgId": sinceQuery("alice", ["group:7", "*"], { alice: 5, "*": 1 }, "123456789", 100),
-  "a batch's rows stored before": storedBeforeQuery(["1", "2"], ["alice", "bob"], ["c-1", "c-2"]),
   "a message by id": getQuery("123456789"),
   "the first message of a resend": firstOfQuery("alice", "c-1"),
   "mark read": markReadQuery("123456789"),

@@ -119,6 +119,39 @@ function recordingCommit(minGapMs?: number) {
   return { batches, commit };
 }
 
+describe("positions in a SQLite file two instances share", () => {
+  test("each store's writer thread keeps its counters only while the other wrote nothing: every timeline's positions are 1..n, none twice, none missing", async () => {
+    const file = join(dir, "shared-positions.db");
+    const [a, b] = [await createSqlStore({ url: `sqlite://${file}`, log: silentLogger }), await createSqlStore({ url: `sqlite://${file}`, log: silentLogger })];
+    try {
+      const sent: Array<Promise<unknown>> = [];
+      // Interleaved: a batch of one store, then the other's, to the same three receivers from the same senders.
+      for (let round = 0; round < 20; round++) {
+        const store = round % 2 ? b : a;
+        for (let i = 0; i < 15; i++) sent.push(store.save({ ...msg(i), receiverId: `r${i % 3}`, senderId: `s${i % 2}`, clientMsgId: `c${round}-${i}` }));
+        await Promise.all(sent.slice(-15));
+      }
+      // And some at once from both.
+      for (let i = 0; i < 100; i++) sent.push((i % 2 ? a : b).save({ ...msg(i), receiverId: `r${i % 3}`, senderId: `s${i % 2}`, clientMsgId: `x${i}` }));
+      await Promise.all(sent);
+      const db = new Database(file, { readonly: true });
+      try {
+        for (const t of ["r0", "r1", "r2", "s0", "s1"]) {
+          const rows = db.query("SELECT receiver_seq AS n FROM chat_message WHERE receiver_id = ? UNION ALL SELECT sender_seq FROM chat_message WHERE sender_id = ?").all(t, t) as Array<{ n: number }>;
+          const got = rows.map((r) => r.n).sort((x, y) => x - y);
+          expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
+          expect((db.query("SELECT seq FROM im_seq WHERE timeline_id = ?").get(t) as { seq: number }).seq).toBe(got.length);
+        }
+      } finally {
+        db.close();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 30_000);
+});
+
 describe("group commit gap", () => {
   test("saves that arrive within minGapMs of a batch's start go together in the next batch", async () => {
     const { batches, commit } = recordingCommit(300);

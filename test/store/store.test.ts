@@ -195,6 +195,28 @@ function storeSuite(backend: Backend): void {
       expect(await count(raw, "client_msg_id = 'burst'")).toBe(1);
     });
 
+    test("two stores writing the same timelines at once (two instances): every timeline's positions are 1..n, none twice, none missing", async () => {
+      const other = await open();
+      try {
+        const saves = Array.from({ length: 120 }, (_, i) =>
+          (i % 2 ? store : other).save(msg(`s${i % 3}`, i % 5 === 0 ? "group:9" : `r${i % 4}`, { clientMsgId: `p${i}`, communicationType: i % 5 === 0 ? 2 : 1 })),
+        );
+        // A resend of some of them on the other store: stored once, with the first positions.
+        const results = await Promise.all(saves);
+        const again = await Promise.all(results.slice(0, 10).map((r, i) => (i % 2 ? other : store).save(msg(`s${i % 3}`, i % 5 === 0 ? "group:9" : `r${i % 4}`, { clientMsgId: `p${i}` }))));
+        expect(again.map((r) => [r.msgId, r.duplicate, r.seq])).toEqual(results.slice(0, 10).map((r) => [r.msgId, true, r.seq]));
+        const byTimeline = new Map<string, number[]>();
+        for (const r of results) for (const [t, n] of Object.entries(r.seq!)) byTimeline.set(t, [...(byTimeline.get(t) ?? []), n]);
+        for (const [t, got] of byTimeline) {
+          got.sort((x, y) => x - y);
+          expect({ t, got }).toEqual({ t, got: Array.from({ length: got.length }, (_, i) => i + 1) });
+        }
+        expect(await store.tops([...byTimeline.keys(), "nobody"])).toEqual({ ...Object.fromEntries([...byTimeline].map(([t, got]) => [t, got.length])), nobody: 0 });
+      } finally {
+        await other.close();
+      }
+    });
+
     for (const [what, poison] of backend.poisons) {
       test(`a row the store refuses (${what}) fails alone: every other row of its batch is stored`, async () => {
         const blocker = store.save(msg("x", "y")); // holds the writer so the saves below gather in one batch

@@ -73,18 +73,6 @@ export function sinceQuery(userId: string, alsoTo: readonly string[], positions:
   return [`SELECT ${SELECT_COLS} FROM (${branches.join(" UNION ALL ")}) AS m ORDER BY m.id LIMIT ${p(limit)}`, params];
 }
 
-/**
- * Which of a batch's rows are stored already: by id (a seed instance's message adopted twice), or
- * by (sender_id, client_msg_id) among `senders` × `clientMsgIds` (a resend; the caller matches pairs).
- */
-export function storedBeforeQuery(ids: readonly string[], senders: readonly string[], clientMsgIds: readonly string[]): Query {
-  const list = (n: number, from: number) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
-  const byKey = clientMsgIds.length
-    ? ` OR (sender_id IN (${list(senders.length, ids.length + 1)}) AND client_msg_id IN (${list(clientMsgIds.length, ids.length + senders.length + 1)}))`
-    : "";
-  return [`SELECT CAST(id AS TEXT) AS id, sender_id, client_msg_id FROM chat_message WHERE id IN (${list(ids.length, 1)})${byKey}`, [...ids, ...senders, ...clientMsgIds]];
-}
-
 /** The last position given in each of `timelines` (a timeline not listed has none yet). */
 export const topsQuery = (timelines: readonly string[]): Query => [
   `SELECT timeline_id, CAST(seq AS TEXT) AS seq FROM im_seq WHERE timeline_id IN (${timelines.map((_, i) => `$${i + 1}`).join(", ")})`,

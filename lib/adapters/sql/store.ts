@@ -43,7 +43,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   const { sql, dialect, filename } = openSql(opts.url);
   await migrate(sql, dialect);
   const fileWriter = filename ? sqliteThreadWriter(filename, opts.log) : undefined;
-  const rowWriter = sqlWriter(sql, dialect);
+  const rowWriter = sqlWriter(sql);
   const checkpointer = fileWriter && checkpointBeside(sql, fileWriter, filename!, opts.log);
   const writer = createGroupCommit({
     writeRows: fileWriter ?? rowWriter,

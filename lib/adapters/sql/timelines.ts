@@ -50,38 +50,41 @@ type Value = string | number | null;
 /**
  * The writer of a SQLite file through bun:sqlite (the writer thread's, and the event loop's when
  * that thread cannot run): one IMMEDIATE transaction per batch, rows as arrays of `columns`'
- * values; answers the inserted rows' ids with their positions (a row skipped as a duplicate of
- * (sender_id, client_msg_id) is not listed).
+ * values; answers the inserted rows' ids with their positions (a row skipped as stored before is
+ * not listed). The counters it read are kept between batches while no other connection wrote the
+ * file (`PRAGMA data_version`, read under the write lock); each batch writes the ones it moved.
  */
 export function sqliteSeqWriter(db: Database, columns: readonly string[]): (rows: Value[][]) => Array<[id: string, r: number, s: number | null]> {
   const at = (name: string) => columns.indexOf(name);
   const [idAt, senderAt, receiverAt, rSeqAt, sSeqAt] = ["id", "sender_id", "receiver_id", "receiver_seq", "sender_seq"].map(at);
-  const insert = db.prepare(
-    `INSERT INTO chat_message (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
-     ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
-  );
+  const insert = db.prepare(`INSERT INTO chat_message (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`);
   const counterOf = db.prepare<{ seq: number }, [string]>("SELECT seq FROM im_seq WHERE timeline_id = ?");
   const setCounter = db.prepare("INSERT INTO im_seq (timeline_id, seq) VALUES (?, ?) ON CONFLICT (timeline_id) DO UPDATE SET seq = excluded.seq");
+  const dataVersion = db.prepare<{ data_version: number }, []>("PRAGMA data_version");
+  const counters = new Map<string, number>();
+  let version = -1;
+  const alloc = seqAllocator(counters);
+  const read = (t: string | null) => {
+    if (t !== null && !counters.has(t)) counters.set(t, Number(counterOf.get(t)?.seq ?? 0));
+  };
   const write = db.transaction((rows: Value[][]) => {
-    const counters = new Map<string, number>();
-    const read = (t: string | null) => {
-      if (t !== null && !counters.has(t)) counters.set(t, Number(counterOf.get(t)?.seq ?? 0));
-    };
-    const alloc = seqAllocator(counters);
+    const now = dataVersion.get()!.data_version;
+    if (now !== version) counters.clear(); // another connection wrote: what was read may be old
+    version = now;
     const changed = new Set<string>();
     const fresh: Array<[string, number, number | null]> = [];
     for (const row of rows) {
       const sender = row[senderAt] as string;
       const receiver = row[receiverAt] as string;
+      const st = senderTimeline(sender, receiver);
       read(receiver);
-      read(senderTimeline(sender, receiver));
+      read(st);
       const seq = alloc.take(receiver, sender);
       row[rSeqAt] = seq[0];
       row[sSeqAt] = seq[1];
       if (insert.run(...row).changes !== 1) continue;
       alloc.commit(receiver, sender, seq);
       changed.add(receiver);
-      const st = senderTimeline(sender, receiver);
       if (st !== null) changed.add(st);
       fresh.push([row[idAt] as string, seq[0], seq[1]]);
     }
@@ -89,5 +92,12 @@ export function sqliteSeqWriter(db: Database, columns: readonly string[]): (rows
     return fresh;
   });
   // IMMEDIATE: the counters are read under the write lock (another instance may share the file).
-  return (rows) => write.immediate(rows);
+  return (rows) => {
+    try {
+      return write.immediate(rows);
+    } catch (err) {
+      counters.clear(); // rolled back: the counters may hold positions given to nobody
+      throw err;
+    }
+  };
 }

@@ -4,9 +4,8 @@ import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { StoreRefusedError, type SaveResult, type StoredMsg } from "../../core/ports.ts";
 import { everyInterval, failureStreak, type Logger } from "../../log.ts";
-import { storedBeforeQuery } from "./queries.ts";
 import { toRow, type Row } from "./rows.ts";
-import { COLUMNS, type Dialect } from "./schema.ts";
+import { COLUMNS } from "./schema.ts";
 import { seqAllocator, seqsOf, senderTimeline, sqliteSeqWriter, type RowSeq } from "./timelines.ts";
 
 /**
@@ -27,53 +26,56 @@ export type Fresh = Map<string, RowSeq>;
 /** Inserts rows with their positions, skipping (sender_id, client_msg_id) or ids already stored. */
 export type RowWriter = (rows: Row[]) => Promise<Fresh>;
 
+/** Some rows of a batch were stored before (a resend, a seed message adopted twice): `inserted` were not. */
+class StoredBefore extends Error {
+  constructor(readonly inserted: ReadonlySet<string>) {
+    super("rows of the batch were stored before");
+  }
+}
+
 /**
- * Writes through Bun.SQL (PostgreSQL; SQLite in memory): one transaction per batch that locks the
- * batch's timeline counters (in timeline order, so two batches never wait on each other in a
- * circle), leaves out rows stored before (under the sender's lock, no other writer can be storing
- * the same one meanwhile), gives the others their positions and inserts them in one statement.
+ * Writes through Bun.SQL (PostgreSQL; SQLite in memory): one transaction per batch that makes the
+ * missing counters of the batch's timelines and locks them all in timeline order (two batches
+ * never wait on each other in a circle), gives each row the next positions and inserts them in one
+ * statement. When a row was stored before (ON CONFLICT: a resend; rare), the transaction is undone,
+ * so that no position goes to nobody, and the others are written again.
  */
-export function sqlWriter(sql: SQL, dialect: Dialect): RowWriter {
-  const lock = dialect === "postgres" ? " FOR UPDATE" : "";
-  return (rows) =>
+export function sqlWriter(sql: SQL): RowWriter {
+  const attempt = (rows: Row[]): Promise<Fresh> =>
     sql.begin(async (tx) => {
       const timelines = [...new Set(rows.flatMap((r) => {
         const st = senderTimeline(r.sender_id, r.receiver_id);
         return st === null ? [r.receiver_id] : [r.receiver_id, st];
       }))].sort();
-      // A write first: SQLite takes its write lock here; PostgreSQL makes the missing counters.
-      await tx`INSERT INTO im_seq ${tx(timelines.map((timeline_id) => ({ timeline_id, seq: 0 })))} ON CONFLICT (timeline_id) DO NOTHING`;
-      const held: Array<{ timeline_id: string; seq: string }> = await tx.unsafe(
-        `SELECT timeline_id, CAST(seq AS TEXT) AS seq FROM im_seq WHERE timeline_id IN (${timelines.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY timeline_id${lock}`,
-        timelines,
-      );
+      const held: Array<{ timeline_id: string; seq: string }> = await tx`
+        INSERT INTO im_seq ${tx(timelines.map((timeline_id) => ({ timeline_id, seq: 0 })))}
+        ON CONFLICT (timeline_id) DO UPDATE SET seq = im_seq.seq
+        RETURNING timeline_id, CAST(seq AS TEXT) AS seq`;
       const counters = new Map(held.map((h) => [h.timeline_id, Number(h.seq)]));
-      const keyed = rows.filter((r) => r.client_msg_id !== null);
-      const before: Array<{ id: string; sender_id: string; client_msg_id: string | null }> = await tx.unsafe(
-        ...storedBeforeQuery(rows.map((r) => r.id), [...new Set(keyed.map((r) => r.sender_id))], keyed.map((r) => r.client_msg_id!)),
-      );
-      const storedIds = new Set(before.map((b) => b.id));
-      const storedKeys = new Set(before.filter((b) => b.client_msg_id !== null).map((b) => `${b.sender_id}\n${b.client_msg_id}`));
       const alloc = seqAllocator(counters);
       const fresh: Fresh = new Map();
-      const insert: Row[] = [];
-      for (const row of rows) {
-        const key = row.client_msg_id === null ? null : `${row.sender_id}\n${row.client_msg_id}`;
-        if (storedIds.has(row.id) || (key !== null && storedKeys.has(key))) continue;
-        if (key !== null) storedKeys.add(key); // a second copy in this batch is a resend of the first
-        storedIds.add(row.id);
+      const insert = rows.map((row) => {
         const seq = alloc.take(row.receiver_id, row.sender_id);
         alloc.commit(row.receiver_id, row.sender_id, seq);
-        insert.push({ ...row, receiver_seq: seq[0], sender_seq: seq[1] });
         fresh.set(row.id, seq);
-      }
-      if (!insert.length) return fresh;
-      const inserted = await tx`INSERT INTO chat_message ${tx(insert)} ON CONFLICT (sender_id, client_msg_id) DO NOTHING RETURNING CAST(id AS TEXT) AS id`;
-      if (inserted.length !== insert.length) throw new Error("a row of the batch was stored meanwhile: nothing of it was written (its senders resend)");
-      const moved = [...counters].map(([timeline_id, seq]) => ({ timeline_id, seq }));
-      await tx`INSERT INTO im_seq ${tx(moved)} ON CONFLICT (timeline_id) DO UPDATE SET seq = EXCLUDED.seq`;
+        return { ...row, receiver_seq: seq[0], sender_seq: seq[1] };
+      });
+      const inserted: Array<{ id: string }> = await tx`INSERT INTO chat_message ${tx(insert)} ON CONFLICT DO NOTHING RETURNING CAST(id AS TEXT) AS id`;
+      if (inserted.length !== insert.length) throw new StoredBefore(new Set(inserted.map((r) => r.id)));
+      await tx`INSERT INTO im_seq ${tx([...counters].map(([timeline_id, seq]) => ({ timeline_id, seq })))} ON CONFLICT (timeline_id) DO UPDATE SET seq = EXCLUDED.seq`;
       return fresh;
     });
+  return async (rows) => {
+    for (let left = rows, tries = 0; ; tries++) {
+      try {
+        return await attempt(left);
+      } catch (err) {
+        if (!(err instanceof StoredBefore) || tries === 2) throw err;
+        left = left.filter((r) => err.inserted.has(r.id)); // the others are found by firstOf (group commit)
+        if (!left.length) return new Map();
+      }
+    }
+  };
 }
 
 /**
