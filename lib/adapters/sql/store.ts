@@ -8,7 +8,7 @@ import { fromRow, fromRowWithSeq, toRow } from "./rows.ts";
 import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, historyQueries, markReadQuery, sinceQuery, topsQuery } from "./queries.ts";
 import { migrate, openSql, type Dialect } from "./schema.ts";
 import { seqsOf } from "./timelines.ts";
-import { createGroupCommit, sqlWriter } from "./writer.ts";
+import { createGroupCommit, pgWriter, sqlWriter } from "./writer.ts";
 import { sqliteThreadWriter, type FileWriter } from "./writer-thread.ts";
 import { startCheckpointer, type Checkpointer } from "./checkpointer.ts";
 
@@ -43,7 +43,7 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   const { sql, dialect, filename } = openSql(opts.url);
   await migrate(sql, dialect);
   const fileWriter = filename ? sqliteThreadWriter(filename, opts.log) : undefined;
-  const rowWriter = sqlWriter(sql);
+  const rowWriter = dialect === "postgres" ? pgWriter(sql) : sqlWriter(sql);
   const checkpointer = fileWriter && checkpointBeside(sql, fileWriter, filename!, opts.log);
   const writer = createGroupCommit({
     writeRows: fileWriter ?? rowWriter,

@@ -78,6 +78,70 @@ export function sqlWriter(sql: SQL): RowWriter {
   };
 }
 
+/** Each column's type for a CAST, without its constraints (VARCHAR as TEXT: the column itself checks the length). */
+const CAST_TYPES = new Map(COLUMNS.map(([name, type]) => [name, type.replace(/ PRIMARY KEY| NOT NULL| DEFAULT \S+/g, "").replace(/VARCHAR\(\d+\)/, "TEXT")]));
+const DATA_COLUMNS = COLUMNS.map(([name]) => name).filter((c) => c !== "receiver_seq" && c !== "sender_seq");
+
+/**
+ * PostgreSQL in one statement per batch, as before positions: reserves each timeline's next `k`
+ * positions (an upsert adding `k`, which also locks the counter until the commit, taken in timeline
+ * order), inserts the rows with theirs, and fails on purpose (division by zero) when a row was
+ * stored before, so that no position goes to nobody; such a batch (a resend in it: rare) is written
+ * by `sqlWriter` instead.
+ */
+export function pgWriter(sql: SQL): RowWriter {
+  const slow = sqlWriter(sql);
+  return async (rows) => {
+    const taken = new Map<string, number>();
+    const take = (t: string) => {
+      const n = (taken.get(t) ?? 0) + 1;
+      taken.set(t, n);
+      return n;
+    };
+    const ranks = rows.map((r) => {
+      const st = senderTimeline(r.sender_id, r.receiver_id);
+      return { st, r: take(r.receiver_id), s: st === null ? 0 : take(st) };
+    });
+    const params: unknown[] = [];
+    const p = (v: unknown) => (params.push(v), `$${params.length}`);
+    const reserve = [...taken.keys()].sort().map((t) => `(${p(t)}, CAST(${p(taken.get(t))} AS BIGINT))`).join(", ");
+    const batch = rows
+      .map((row, i) => {
+        const { st, r, s } = ranks[i];
+        const values = DATA_COLUMNS.map((c) => p((row as Record<string, unknown>)[c] ?? null));
+        // Offsets below the timeline's new top: the row's position is top - offset.
+        return `(${[...values, p(st), p(taken.get(row.receiver_id)! - r), p(st === null ? 0 : taken.get(st)! - s)].join(", ")})`;
+      })
+      .join(", ");
+    const cols = DATA_COLUMNS.join(", ");
+    const text = `
+      WITH reserved AS (
+        INSERT INTO im_seq (timeline_id, seq) VALUES ${reserve}
+        ON CONFLICT (timeline_id) DO UPDATE SET seq = im_seq.seq + EXCLUDED.seq
+        RETURNING timeline_id, seq
+      ), batch (${cols}, s_tl, r_off, s_off) AS (VALUES ${batch}),
+      ins AS (
+        INSERT INTO chat_message (${cols}, receiver_seq, sender_seq)
+        SELECT ${DATA_COLUMNS.map((c) => `CAST(b.${c} AS ${CAST_TYPES.get(c)})`).join(", ")},
+               r.seq - CAST(b.r_off AS BIGINT), s.seq - CAST(b.s_off AS BIGINT)
+        FROM batch b JOIN reserved r ON r.timeline_id = b.receiver_id LEFT JOIN reserved s ON s.timeline_id = b.s_tl
+        ON CONFLICT DO NOTHING
+        RETURNING CAST(id AS TEXT) AS id, receiver_seq, sender_seq
+      )
+      SELECT (SELECT CASE WHEN count(*) = ${p(rows.length)} THEN 0 ELSE 1 / (count(*) - count(*)) END FROM ins) AS whole,
+             (SELECT json_agg(json_build_array(id, receiver_seq, sender_seq)) FROM ins) AS fresh`;
+    let result: Array<{ fresh: Array<[string, number, number | null]> | string | null }>;
+    try {
+      result = await sql.unsafe(text, params);
+    } catch (err) {
+      if ((err as { errno?: unknown }).errno === "22012") return slow(rows); // a row was stored before: nothing was written
+      throw err;
+    }
+    const fresh = typeof result[0].fresh === "string" ? JSON.parse(result[0].fresh) : (result[0].fresh ?? []);
+    return new Map(fresh.map(([id, r, s]: [string, number, number | null]) => [id, [Number(r), s === null ? null : Number(s)] as RowSeq]));
+  };
+}
+
 /**
  * For a SQLite file on the event loop (the fallback of the writer thread, writer-thread.ts): the
  * thread's writer (timelines.ts), one prepared statement run per row inside one transaction.
