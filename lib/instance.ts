@@ -43,6 +43,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       presenceGraceMs: config.presenceGraceMs,
       presenceSubscriptionsMax: config.presenceSubscriptionsMax,
       typingRatePerConn: config.typingRatePerConn,
+      editWindowMs: config.editWindowMs,
     },
   );
   const membership = createMembership({

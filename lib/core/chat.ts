@@ -2,10 +2,11 @@
 // Redis, RabbitMQ or SQL; the same core runs standalone and in a cluster.
 import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
-import { knownFeatures, type FeatureRequest } from "../protocol/features.ts";
+import { featureOf, knownFeatures, type FeatureRequest } from "../protocol/features.ts";
 import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
+import { createEdits } from "./edits.ts";
 import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createPresence } from "./presence.ts";
 import { createReceipts } from "./receipts.ts";
@@ -58,7 +59,11 @@ export interface ChatOptions {
   presenceSubscriptionsMax?: number;
   /** Typing frames per second per connection (default 2; bursts of twice that). */
   typingRatePerConn?: number;
+  /** How long after sending its sender may recall or edit a message (ms, default 2 minutes; lib/core/edits.ts). */
+  editWindowMs?: number;
 }
+
+export const DEFAULT_EDIT_WINDOW_MS = 120_000;
 
 export type Chat = ReturnType<typeof createChat>;
 
@@ -83,6 +88,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   const presence = createPresence({
     presence: deps.presence, sessions, routeTo: (e, targets) => delivery.routeTo(e, targets), log, now, schedule, track: (work) => void inFlight.track(work),
     graceMs: opts.presenceGraceMs ?? 2500, maxSubscriptions: opts.presenceSubscriptionsMax ?? 256,
+  });
+  const edits = createEdits({
+    ...deps, delivery, now, stored: (msg) => send.stored(msg), maxMsgChars: opts.maxMsgChars, editWindowMs: opts.editWindowMs ?? DEFAULT_EDIT_WINDOW_MS,
   });
   const typing = createTyping({ groups: deps.groups, route: (e) => delivery.route(e), now, ratePerConn: opts.typingRatePerConn ?? 2 });
 
@@ -115,16 +123,21 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
   });
 
-  /** Handles a presence or typing frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
+  /** Handles a presence, typing, recall, edit or delete frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
   async function handleFeature(state: ConnState, request: FeatureRequest): Promise<string | undefined> {
     metrics.frameIn(request.kind);
     const userId = state.userId;
     if (userId === undefined) return refuse(ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
-    if (!state.features?.has(request.kind)) {
-      return refuse(ErrorCode.BAD_FRAME, `declare "${request.kind}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
+    const feature = featureOf(request.kind);
+    if (!state.features?.has(feature)) {
+      return refuse(ErrorCode.BAD_FRAME, `declare "${feature}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
     }
     if (request.kind === "presence") await presence.subscribe(state, request.subscribe, request.unsubscribe);
-    else await typing.relay(state, userId, request.receiverId, request.stop);
+    else if (request.kind === "typing") await typing.relay(state, userId, request.receiverId, request.stop);
+    else {
+      const saved = await edits.handle(userId, state.conn.id, request);
+      return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime }) : undefined;
+    }
     return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId }) : undefined;
   }
 

@@ -1,13 +1,13 @@
 // CONNECT_INIT: binds a connection to its user, makes it routable cluster-wide, counts it online,
 // and replays what the user missed before live traffic.
 import { failureStreak, type Logger } from "../log.ts";
-import { ErrorCode, encodeDataContent, type ChatMsg } from "../protocol/frames.ts";
+import { ErrorCode, type ChatMsg } from "../protocol/frames.ts";
 import { EVERYONE, MSG_ID_RULE, isMsgId, userIdProblem } from "../protocol/ids.ts";
 import { snowflakeFloor } from "../protocol/snowflake.ts";
 import type { GroupStore, MessageStore, SessionRoutes } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 import { CATCH_UP_LOOKBACK_MS, CATCH_UP_SLACK_MS } from "./route-cache.ts";
-import { frameTimeOf } from "./send.ts";
+import { framesOf } from "./edits.ts";
 import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
 
 export interface ConnectDeps {
@@ -44,6 +44,8 @@ export interface ConnectDeps {
   userLeft?(userId: string): void;
 }
 
+const declaresEdits = (state: ConnState) => state.features?.has("edit") ?? false;
+
 /** At most this many catch-up reads at once (a reconnect storm queues the rest). */
 const CATCH_UPS_AT_ONCE = 8;
 /** Most messages one catch-up sends (it covers a few seconds). */
@@ -75,10 +77,7 @@ export function createConnect(deps: ConnectDeps) {
       if (state.closed) return;
       const groups = (await deps.groups.groupsOf(userId)).map((g) => g.groupId);
       const recent = await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
-      const seen = state.seen ?? new Set();
-      for (const m of recent) {
-        if (!seen.has(m.msgId)) deps.caughtUp(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
-      }
+      for (const text of framesOf(recent, declaresEdits(state), state.seen)) deps.caughtUp(state, text);
       catchUps.ok();
     } catch (err) {
       catchUps.fail({ err });
@@ -139,7 +138,8 @@ export function createConnect(deps: ConnectDeps) {
       const groups = deps.replayMax > 0 ? (await deps.groups.groupsOf(userId)).map((g) => g.groupId) : [];
       const missed = deps.replayMax > 0 ? await deps.store.after(userId, afterMsgId, deps.replayMax, [...groups, EVERYONE]) : [];
       state.held = undefined;
-      for (const m of missed) deps.replayed(state, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
+      // Event rows (recall, edit, delete) only to a connection that declared "edit" (lib/core/edits.ts).
+      for (const text of framesOf(missed, declaresEdits(state))) deps.replayed(state, text);
       // Cut at REPLAY_MAX (or replay off): older messages than the last one sent may be missing.
       return { replayed: missed.length, recovered: deps.replayMax > 0 && missed.length < deps.replayMax };
     } catch (err) {

@@ -1,12 +1,13 @@
 // This project's frames beyond the seed's DataContent: the features a connection declares at
-// CONNECT_INIT, and the presence and typing frames. They go only to connections that declared
+// CONNECT_INIT, and the presence and typing frames (recall, edit and delete: ./edits.ts). They go only to connections that declared
 // them, so a client of the seed never receives a frame it does not know.
 import * as v from "valibot";
+import { decodeEdit, editKindOf, type EditRequest } from "./edits.ts";
 import { GROUP_ID, GROUP_ID_RULE, USER_ID, USER_ID_RULE, isGroupId } from "./ids.ts";
 import { firstIssue, text } from "./values.ts";
 
 /** Features a connection may declare in CONNECT_INIT's `"features"` (unknown names are ignored). */
-export const FEATURES = ["presence", "typing"] as const;
+export const FEATURES = ["presence", "typing", "edit"] as const;
 export type Feature = (typeof FEATURES)[number];
 const KNOWN: ReadonlySet<string> = new Set(FEATURES);
 
@@ -53,11 +54,15 @@ const TypingRequestSchema = v.object({
 
 export type FeatureRequest =
   | { kind: "presence"; subscribe: string[]; unsubscribe: string[]; clientMsgId?: string | null }
-  | { kind: "typing"; receiverId: string; stop: boolean; clientMsgId?: string | null };
+  | { kind: "typing"; receiverId: string; stop: boolean; clientMsgId?: string | null }
+  | EditRequest;
+
+/** The feature a request needs declared: recall, edit and delete are all "edit". */
+export const featureOf = (kind: FeatureRequest["kind"]): Feature => (kind === "presence" || kind === "typing" ? kind : "edit");
 
 /** True when a parsed frame is one of this project's feature frames (no `chatMsg`, a feature key). */
 export function isFeatureFrame(json: unknown): json is Record<string, unknown> {
-  return typeof json === "object" && json !== null && !("chatMsg" in json) && ("presence" in json || "typing" in json);
+  return typeof json === "object" && json !== null && !("chatMsg" in json) && ("presence" in json || "typing" in json || editKindOf(json as Record<string, unknown>) !== undefined);
 }
 
 /** The refused frame's clientMsgId, when it is a usable one (the error names it). */
@@ -74,6 +79,8 @@ export function decodeFeature(json: Record<string, unknown>): { ok: true; reques
     const { subscribe = [], unsubscribe = [], clientMsgId } = p.output.presence;
     return { ok: true, request: { kind: "presence", subscribe, unsubscribe, clientMsgId } };
   }
+  const edit = "typing" in json ? undefined : editKindOf(json);
+  if (edit) return decodeEdit(json, edit);
   const t = v.safeParse(TypingRequestSchema, json);
   if (!t.success) return { ok: false, message: firstIssue(t.issues, "frame"), clientMsgId: usableClientMsgId(json.typing) };
   const { receiverId, stop = false, clientMsgId } = t.output.typing;

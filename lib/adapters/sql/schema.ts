@@ -2,6 +2,7 @@
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { HIDDEN_TABLE } from "./edits.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -23,6 +24,11 @@ export const COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["speak_voice_duration", "INTEGER"],
   ["is_read", "SMALLINT NOT NULL DEFAULT 0"],
   ["client_msg_id", "VARCHAR(64)"],
+  // Recall and edit (lib/adapters/sql/edits.ts): an event row's target; a message's state
+  // (1 edited, 2 recalled) and the event that set it.
+  ["ref_id", "BIGINT"],
+  ["edit_state", "SMALLINT"],
+  ["edit_id", "BIGINT"],
 ];
 
 const INDEXES = [
@@ -67,5 +73,6 @@ export async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
     await sql.unsafe("ALTER TABLE chat_message ALTER COLUMN msg TYPE TEXT, ALTER COLUMN video_path TYPE TEXT, ALTER COLUMN voice_path TYPE TEXT");
   }
   for (const ddl of INDEXES) await sql.unsafe(ddl);
+  await sql.unsafe(HIDDEN_TABLE);
 }
 
