@@ -58,7 +58,7 @@ export function framesOf(rows: readonly StoredMsg[], declared: boolean, sent?: R
   for (const m of rows) {
     if (sent?.has(m.msgId)) continue;
     if (isEventType(m.msgType)) {
-      if (declared) out.push(eventFrame(m));
+      if (declared && m.refId) out.push(eventFrame(m)); // one without a target came from elsewhere (a seed publisher): skipped
     } else if (!deleted.has(m.msgId)) out.push(encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null }));
   }
   return out;

@@ -37,6 +37,7 @@ export const REDIS_DB = {
   hosts: 0, // test/partition and bench/partition-soak.ts
   features: 0,
   browserPresence: 0,
+  edits: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
