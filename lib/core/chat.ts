@@ -89,9 +89,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     presence: deps.presence, sessions, routeTo: (e, targets) => delivery.routeTo(e, targets), log, now, schedule, track: (work) => void inFlight.track(work),
     graceMs: opts.presenceGraceMs ?? 2500, maxSubscriptions: opts.presenceSubscriptionsMax ?? 256,
   });
-  const edits = createEdits({
-    ...deps, delivery, now, stored: (msg) => send.stored(msg), maxMsgChars: opts.maxMsgChars, editWindowMs: opts.editWindowMs ?? DEFAULT_EDIT_WINDOW_MS,
-  });
+  const editWindowMs = opts.editWindowMs ?? DEFAULT_EDIT_WINDOW_MS;
+  const edits = createEdits({ ...deps, delivery, now, stored: (msg) => send.stored(msg), maxMsgChars: opts.maxMsgChars, editWindowMs });
   const typing = createTyping({ groups: deps.groups, route: (e) => delivery.route(e), now, ratePerConn: opts.typingRatePerConn ?? 2 });
 
   function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay" | "catch_up"): void {
@@ -153,7 +152,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       if (declared) state.features = new Set(declared);
       const replay = await connect.init(state, chatMsg);
       if (replay) metrics.replayed?.(replay.replayed, replay.recovered);
-      const ackFeatures = state.features && features ? { features: [...state.features] } : undefined;
+      // A connection that declared "edit" learns the window, so that it offers recall and edit only within it.
+      const ackFeatures = state.features && features ? { features: [...state.features], ...(state.features.has("edit") ? { editWindowMs } : {}) } : undefined;
       return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay, ...ackFeatures });
     }
     if (type === MsgType.KEEPALIVE) return undefined;

@@ -239,3 +239,14 @@ test("the route cache's catch-up sends a recall a new connection missed live to 
   expect(late.sent.filter((f) => !f.ack).map((f) => (f.chatMsg ? [f.chatMsg.msgId, f.chatMsg.recalled] : Object.keys(f)[0]))).toEqual([[msgId, true], "recall"]);
   expect(lateSeed.sent.filter((f) => !f.ack).map((f) => [f.chatMsg.msgId, f.chatMsg.msg])).toEqual([[msgId, ""]]);
 });
+
+test("the CONNECT_INIT ack of a connection that declared \"edit\" names the window; others' do not", async () => {
+  c = await startMemoryCluster();
+  const a = await c.join({ editWindowMs: 90_000 });
+  const conn = await a.connect();
+  await a.send(conn, { chatMsg: { senderId: "alice", msgType: 0, clientMsgId: "i" }, features: ["edit", "typing"] });
+  expect(conn.sent.at(-1).ack).toEqual({ clientMsgId: "i", features: ["typing", "edit"], editWindowMs: 90_000 });
+  const other = await a.connect();
+  await a.send(other, { chatMsg: { senderId: "bob", msgType: 0, clientMsgId: "i" }, features: ["typing"] });
+  expect(other.sent.at(-1).ack).toEqual({ clientMsgId: "i", features: ["typing"] });
+});
