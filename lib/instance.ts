@@ -68,6 +68,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     broadcast: (text) => chat.broadcast(text),
     sendAs: (senderId, chatMsg) => chat.sendAs(senderId, chatMsg),
     presenceOf: (userIds) => chat.presenceOf(userIds),
+    editAs: (userId, request) => chat.editAs(userId, request),
     presenceQueryMax: config.presenceQueryMax,
     self: () => ({ ...self, onlineCounts: chat.sessions.onlineCounts }),
     draining: () => draining,

@@ -2,6 +2,7 @@
 // Redis, RabbitMQ or SQL; the same core runs standalone and in a cluster.
 import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
+import type { EditRequest } from "../protocol/edits.ts";
 import { featureOf, knownFeatures, type FeatureRequest } from "../protocol/features.ts";
 import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
@@ -247,6 +248,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       if (type == null || !CHAT_TYPES.has(type)) return refuse(ErrorCode.BAD_FRAME, `msgType: ${type ?? "(missing)"} is not a chat message type (1–4)`);
       return send.chat(senderId, "backend", decoded.frame.chatMsg);
     },
+
+    /** A recall, edit or delete of `userId` over HTTP: the rules of its frame; every connection of the audience gets it. Throws a Refusal. */
+    editAs: (userId: string, request: EditRequest) => edits.handle(userId, "http", request),
 
     /** Presence of many users (the HTTP query). */
     presenceOf: (userIds: readonly string[]) => presence.query(userIds),

@@ -104,6 +104,36 @@ export function describeEdits<T extends Target>(name: string, makeTarget: () => 
       expect(kept.msgId).toBeDefined();
     });
 
+    test("over HTTP the same requests and rules; every declared connection of the audience gets the frame, the sender's own too", async () => {
+      const [a, b] = [user("a"), user("b")];
+      const alice = await declared(0, a);
+      const bob = await declared(1, b);
+      const m = await alice.say(a, b, "via http");
+      const post = async (path: string, body?: unknown, i = 0) => {
+        const res = await fetch(`${t.httpUrl(i % t.size)}${path}`, {
+          method: "POST", headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: res.status, body: await res.json() };
+      };
+      const edited = await post(`/chat/message/${m.msgId}/edit?userId=${a}`, { msg: "via HTTP", clientMsgId: "h1" }, 2);
+      expect(edited.status).toBe(200);
+      expect(edited.body.data).toMatchObject({ duplicate: false });
+      for (const c of [alice, bob]) expect((await c.next((f) => f.edit)).edit).toMatchObject({ eventId: edited.body.data.eventId, msgId: m.msgId, msg: "via HTTP" });
+      expect((await post(`/chat/message/${m.msgId}/edit?userId=${a}`, { msg: "via HTTP", clientMsgId: "h1" })).body.data).toEqual({ ...edited.body.data, duplicate: true });
+      const refused = [
+        [await post(`/chat/message/${m.msgId}/recall?userId=${b}`), 403, "only the sender"],
+        [await post(`/chat/message/1234567/recall?userId=${a}`), 404, "no message 1234567"],
+        [await post(`/chat/message/${m.msgId}/edit?userId=${a}`, { msg: "" }), 400, "must not be empty"],
+        [await post(`/chat/message/${m.msgId}/recall`), 400, "parameter userId is required"],
+        [await post(`/chat/message/x1/delete?userId=${a}`), 400, "parameter msgId"],
+      ] as const;
+      for (const [res, status, text] of refused) expect({ status: res.status, has: res.body.msg.includes(text) }).toEqual({ status, has: true });
+      const deleted = await post(`/chat/message/${m.msgId}/delete?userId=${b}`, undefined, 1);
+      expect(deleted.status).toBe(200);
+      expect((await bob.next((f) => f.delete)).delete).toMatchObject({ msgId: m.msgId, userId: b });
+      await alice.expectNothing(200, (f) => f.delete !== undefined);
+    });
+
     test("refusals: unknown message, not the sender, an event, empty text, a recalled message, a connection that did not declare \"edit\", past the window", async () => {
       const [a, b] = [user("a"), user("b")];
       const alice = await declared(0, a);

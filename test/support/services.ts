@@ -38,6 +38,7 @@ export const REDIS_DB = {
   features: 0,
   browserPresence: 0,
   edits: 0,
+  browserEdits: 0,
 } as const;
 
 /** The URL of Redis database `db`. */
