@@ -40,7 +40,7 @@ function suite(name: string, open: () => Promise<SqlStore>, before?: () => Promi
       expect(got).toMatchObject({ msg: "", recalled: true, msgType: 3 });
       expect(got.voicePath).toBeUndefined();
       expect(got.edited).toBeUndefined();
-      expect((await store.history("bob", "alice", 1, 20)).rows).toEqual([got]);
+      expect((await store.history("bob", "alice", 1, 20)).rows.map((r) => [r.msgId, r.msg, r.recalled, r.voicePath])).toEqual([[voice.msgId, "", true, undefined]]);
     });
 
     test("an edit replaces the text and marks it edited; of two edits the later event's text stays, in either order", async () => {
