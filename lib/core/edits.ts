@@ -45,24 +45,24 @@ export function eventFrame(row: StoredMsg): string {
   return encodeEditEvent({ kind, msgId: row.refId ?? "", eventId: row.msgId, senderId: row.senderId, receiverId: row.receiverId, chatTime: row.chatTime, msg: row.msg ?? "" });
 }
 
-/** A stored message as a replay sends it. */
-const asDataContent = (m: StoredMsg) => encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null });
-
 /**
  * The frames of stored rows (a replay, a catch-up) for one connection: event rows as feature frames
  * to a connection that declared "edit", to none other; messages as they now are (recalled: empty,
- * edited: the new text) through `encode`, except those the user deleted for itself later in the
- * same rows, and any in `sent` (what the connection got live).
+ * edited: the new text), except those the user deleted for itself later in the same rows, and any
+ * in `sent` (what the connection got live). `finish(row, frame)` may add to each frame what this
+ * connection gets beside it (e.g. positions).
  */
-export function framesOf(rows: readonly StoredMsg[], declared: boolean, sent?: ReadonlySet<string>, encode = asDataContent): string[] {
+export function framesOf(
+  rows: readonly StoredMsg[], declared: boolean, sent?: ReadonlySet<string>, finish: (row: StoredMsg, frame: string) => string = (_, frame) => frame,
+): string[] {
   const deleted = new Set<string>();
   for (const m of rows) if (m.msgType === EventType.DELETE && m.refId) deleted.add(m.refId);
   const out: string[] = [];
   for (const m of rows) {
     if (sent?.has(m.msgId)) continue;
     if (isEventType(m.msgType)) {
-      if (declared && m.refId) out.push(eventFrame(m)); // one without a target came from elsewhere (a seed publisher): skipped
-    } else if (!deleted.has(m.msgId)) out.push(encode(m));
+      if (declared && m.refId) out.push(finish(m, eventFrame(m))); // one without a target came from elsewhere (a seed publisher): skipped
+    } else if (!deleted.has(m.msgId)) out.push(finish(m, encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null })));
   }
   return out;
 }
