@@ -51,6 +51,11 @@ export function createApi({ token = "", timeoutMs = 5000 } = {}) {
     unreadCounts: (me) => call(`/chat/getMyUnReadCounts?myId=${enc(me)}`),
     /** Resets the unread counter of `peer`'s (or a group's) messages to `me`. */
     clearUnread: (me, peer) => call(`/chat/clearMyUnReadCounts?myId=${enc(me)}&oppositeId=${enc(peer)}`),
+    /**
+     * One page of `me`'s conversations, newest first: `{page, total, records, rows: [{conversationId,
+     * type (1 peer, 2 group), lastMsg, lastTime, unread, name (groups)}]}`.
+     */
+    conversations: (me, page, pageSize = 20) => call(`/chat/conversations?userId=${enc(me)}&page=${page}&pageSize=${pageSize}`, { method: "GET" }),
     /** The groups `me` belongs to: `[{groupId, name, ownerId}]`. */
     groups: (me) => call(`/chat/group/list?userId=${enc(me)}`),
     /** Creates a group owned by `me` (the token's user, with AUTH_SECRET): `{groupId, name, ownerId, members}`. */
@@ -59,5 +64,7 @@ export function createApi({ token = "", timeoutMs = 5000 } = {}) {
     groupMembers: (groupId) => call(`/chat/group/${enc(groupId)}/members`, { method: "GET" }),
     /** Adds (`add`) or removes (`remove`) members; the owner's right. Resolves the group with its members. */
     changeMembers: (groupId, action, userIds) => call(`/chat/group/${enc(groupId)}/members/${action === "add" ? "add" : "remove"}`, { json: { userIds } }),
+    /** Each member's read position and unread count in a group: `{records, rows:[{userId, msgId, unread}]}` (members only). */
+    readState: (me, groupId, pageSize = 200) => call(`/chat/group/${enc(groupId)}/read-state?userId=${enc(me)}&pageSize=${pageSize}`, { method: "GET" }),
   };
 }

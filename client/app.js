@@ -2,6 +2,7 @@
 // new-group and group-members dialogs.
 import { createChatSession } from "./chat-session.js";
 import { isSafeMediaUrl, isValidUserId, kindOf, parseUserIds } from "./format.js";
+import { showReadBy } from "./group-reads.js";
 import { createMessageView } from "./message-view.js";
 import { avatar, createPeerList } from "./peer-list.js";
 import { session as sessionStore, userStore } from "./storage.js";
@@ -35,7 +36,8 @@ let shownPeer; // the conversation the header shows
 let membersOf; // the group the members dialog shows
 
 const messageView = createMessageView({ scroller: el.messages, list: el.messageList, onSeen: (key) => chat?.seen(key) });
-const peerList = createPeerList({ list: el.peers, onOpen: (peer) => openConversation(peer) });
+messageView.decorate((li, m) => showReadBy(li, chat?.readBy(m) ?? ""));
+const peerList = createPeerList({ list: el.peers, onOpen: (peer) => openConversation(peer), onMore: () => chat?.moreConversations() });
 
 function notify(text) {
   el.toast.textContent = text;
@@ -67,8 +69,8 @@ const ui = {
   },
   notify,
   visibleKeys: () => messageView.visibleKeys(),
-  peers(list, unread, openPeer, describe) {
-    peerList.render(list, unread, openPeer, describe);
+  peers(list, unread, openPeer, describe, paging) {
+    peerList.render(list, unread, openPeer, describe, paging);
     const total = [...unread.values()].reduce((a, b) => a + b, 0);
     document.title = `${total > 0 ? `(${total}) ` : ""}Chat · ${el.meName.textContent}`;
   },

@@ -1,34 +1,40 @@
-// One signed-in user's chat: conversations (with users, groups, and the system's broadcasts), unsent
-// messages, unread counts, read receipts, groups, and the connection that carries them. The UI
-// (app.js) gives it a `ui` to draw on and calls its methods.
+// One signed-in user's chat: it composes the parts and gives the UI (app.js) its methods.
+// - connection.js: the socket (instance choice, CONNECT_INIT, reconnects)
+// - frame-router.js: where each incoming frame goes, by kind (see `router.on…` below)
+// - outbox.js: sending, and resending what is not acknowledged yet
+// - replay.js: what CONNECT_INIT asks to replay; history pages merged into conversations
+// - receipts.js: read receipts; groups.js: the user's groups; live-status.js: presence and typing
+// - group-reads.js: who read the user's group messages; marking a viewed group read
+// - conversation-list.js: the list with last message and unread counts (unread-badges.js)
+// - conversation.js: one conversation's messages, by msgId; message-view.js draws the open one
 import { createApi } from "./api.js";
 import { createConnection } from "./connection.js";
+import { createConversationList } from "./conversation-list.js";
 import { Conversation } from "./conversation.js";
+import { createFrameRouter } from "./frame-router.js";
+import { SYSTEM, formatChatTime, kindOf, randomId } from "./format.js";
+import { createGroupReads } from "./group-reads.js";
+import { createGroups } from "./groups.js";
 import { createLiveStatus } from "./live-status.js";
-import { SYSTEM, formatChatTime, kindOf, maxId, previewOf, randomId } from "./format.js";
+import { SIGNED, createOutbox } from "./outbox.js";
+import { createReceipts } from "./receipts.js";
+import { createReplay } from "./replay.js";
 import { userStore } from "./storage.js";
-import { createUnreadBadges } from "./unread-badges.js";
 
-const CHAT_TYPES = new Set([1, 2, 3, 4]);
-const SIGNED = 8;
-const PAGE_SIZE = 20;
-const RESEND_AFTER_MS = 10_000;
-/** Error codes that refuse a frame for good: the same frame again would be refused again. */
-const FINAL_CODES = new Set(["BAD_JSON", "BAD_FRAME", "FORBIDDEN", "NOT_FOUND", "LIMIT_EXCEEDED"]);
-const LIVE_CLEAR_DELAY_MS = 1500;
+const CHAT_TYPES = [1, 2, 3, 4];
 const DRAW_BATCH_MS = 16;
 
 /**
  * Starts the chat of user `me`. `ui` draws: `conversation(conv, opts)`, `peers(list, unread, openPeer,
- * describe)`, `connection(state)`, `notify(text)`, and tells `visibleKeys()` (unread peer messages on
- * screen). Conversation keys are user ids, group ids (`group:<digits>`) and "system".
+ * describe, paging)`, `connection(state)`, `notify(text)`, and tells `visibleKeys()` (unread peer
+ * messages on screen). Conversation keys are user ids, group ids (`group:<digits>`) and "system".
  */
 export function createChatSession({ me, token = "", ui: target }) {
   let stopped = false;
   // A signed-out session may still finish a request: it must not draw over the next one.
   const ui = {
     conversation: (conv, opts) => stopped || target.conversation(conv, opts),
-    peers: (list, counts, open) => stopped || target.peers(list, counts, open, describe),
+    peers: () => stopped || target.peers(list.entries(), list.counts, openPeer, describe, list.paging()),
     connection: (s) => stopped || target.connection(s),
     notify: (text) => stopped || target.notify(text),
     visibleKeys: () => (stopped ? [] : target.visibleKeys()),
@@ -36,39 +42,14 @@ export function createChatSession({ me, token = "", ui: target }) {
   const store = userStore(me);
   const api = createApi({ token });
   const convs = new Map();
-  const signs = new Map(); // msgId -> when the SIGNED was last sent
-  let peers = store.peers();
-  if (!peers.some((p) => p.id === SYSTEM)) peers.push({ id: SYSTEM, preview: "", when: "" }); // always listed
-  /** groupId -> `{groupId, name, ownerId, members?, left?, addedAt?}` */
-  const groups = new Map(store.groups().map((g) => [g.groupId, g]));
-  /** msgIds read before their message is known here; group ones persist (the server keeps none). */
-  const readBefore = new Set(store.groupReads());
-  let groupReadsToSave = [];
-  const groupsTried = new Set(); // ids still unknown after a refresh: not asked about again
-  let groupsLoading;
-  let groupsAgain = false;
-  let outbox = store.outbox();
-  let lastMsgId = store.lastMsgId();
   let openPeer;
   let lives = 0;
+
+  // Drawing: changes are redrawn (and saved) once per burst, e.g. a replay.
   const dirty = new Set();
   let drawQueued = false;
-  let peersChanged = false;
 
-  const viewing = (peer) => peer === openPeer && document.visibilityState === "visible";
-  const badges = createUnreadBadges({ me, api, viewing });
-  const unread = badges.counts;
-
-  function convOf(peer) {
-    let conv = convs.get(peer);
-    if (!conv) {
-      convs.set(peer, (conv = new Conversation(me, peer, readBefore)));
-      for (const out of outbox) if (out.receiverId === peer) conv.addPending(out);
-    }
-    return conv;
-  }
-
-  /** Redraws (and saves the recent peers) once per burst of changes, e.g. a replay; `opts` draws now. */
+  /** Redraws `peer`'s conversation (if open) and the list soon; `opts` draws the open one now. */
   function draw(peer, opts) {
     if (opts && peer === openPeer) ui.conversation(convOf(peer), opts);
     else if (peer) dirty.add(peer);
@@ -77,50 +58,91 @@ export function createChatSession({ me, token = "", ui: target }) {
     setTimeout(() => {
       drawQueued = false;
       if (openPeer && dirty.has(openPeer)) ui.conversation(convOf(openPeer), {});
+      if (openPeer && viewing(openPeer) && !groups.get(openPeer)?.left) groupReads.viewed(convOf(openPeer));
       dirty.clear();
-      ui.peers(peers, unread, openPeer);
-      if (peersChanged) store.savePeers(peers);
-      peersChanged = false;
-      if (groupReadsToSave.length) store.addGroupReads(groupReadsToSave);
-      groupReadsToSave = [];
+      ui.peers();
+      list.save();
+      receipts.save();
     }, DRAW_BATCH_MS);
   }
 
-  function noteId(id) {
-    if (!id || maxId(lastMsgId, id) === lastMsgId) return;
-    lastMsgId = id;
-    store.saveLastMsgId(id);
+  const viewing = (peer) => peer === openPeer && document.visibilityState === "visible";
+  const replay = createReplay({
+    me, api, store,
+    loaded: (conv) => list.touch(conv.peer, conv.last(), false),
+    draw,
+    notify: (text) => ui.notify(text),
+  });
+  const list = createConversationList({
+    me, api, store, viewing,
+    row: (r) => r.type === 2 && groups.named(r.conversationId, r.name),
+    changed: () => draw(undefined),
+  });
+  const outbox = createOutbox({
+    me, store,
+    send: (frame) => conn.send(frame),
+    live: () => conn.live,
+    acked(out, ack) {
+      const m = convOf(out.receiverId).acked(ack);
+      if (m) replay.note(m.msgId);
+      list.touch(out.receiverId, convOf(out.receiverId).last(), false);
+      draw(out.receiverId);
+    },
+    refused(out, err) {
+      convOf(out.receiverId).failed(out.clientMsgId, err.message);
+      if (err.code === "FORBIDDEN" && kindOf(out.receiverId) === "group") void groups.refresh(); // removed from the group?
+      draw(out.receiverId);
+    },
+    notify: (text) => ui.notify(text),
+  });
+  const groups = createGroups({
+    me, api, store,
+    stopped: () => stopped,
+    listed: (id) => list.has(id),
+    touch: (id) => list.touch(id, convs.get(id)?.last(), true),
+    keys: () => [...list.entries().map((p) => p.id), ...convs.keys()],
+    left(id) {
+      const dropped = outbox.drop(id); // this user's unsent messages to it will not be sent
+      for (const o of dropped) convOf(id).failed(o.clientMsgId);
+      if (dropped.length) draw(id);
+    },
+    draw: (id) => draw(id ?? openPeer),
+  });
+  const groupReads = createGroupReads({
+    me, send: (frame) => conn.send(frame), readState: (id, n) => api.readState(me, id, n), messagesOf: (id) => convs.get(id)?.all.values() ?? [], draw,
+  });
+  const receipts = createReceipts({ me, store, find: findMessage, sign: (id) => outbox.sign(id), signed: (id) => outbox.signed(id), draw });
+
+  function convOf(peer) {
+    let conv = convs.get(peer);
+    if (!conv) {
+      convs.set(peer, (conv = new Conversation(me, peer, receipts.readBefore)));
+      for (const out of outbox.to(peer)) conv.addPending(out);
+    }
+    return conv;
   }
 
-  /** The list's one-line preview of a message: in a group, with who wrote it. */
-  function previewLine(peer, m) {
-    if (kindOf(peer) !== "group") return previewOf(m);
-    return `${m.own ? "You" : m.senderId}: ${previewOf(m)}`;
+  /** Where message `msgId` is loaded: `{peer, conv, m}`, or undefined. */
+  function findMessage(msgId) {
+    for (const [peer, conv] of convs) {
+      const m = conv.byMsgId.get(String(msgId));
+      if (m) return { peer, conv, m };
+    }
+    return undefined;
   }
 
-  /** Keeps `peer` in the recent list with its newest message; `bump` moves it to the top. */
-  function touchPeer(peer, bump) {
-    const last = convs.get(peer)?.last();
-    const i = peers.findIndex((p) => p.id === peer);
-    const entry = { id: peer, preview: last ? previewLine(peer, last) : peers[i]?.preview ?? "", when: last?.chatTime ?? peers[i]?.when ?? "" };
-    if (i >= 0 && !bump) peers[i] = entry;
-    else peers = [entry, ...peers.filter((p) => p.id !== peer)];
-    peersChanged = true;
-  }
-
-  function saveOutbox(next) {
-    outbox = next;
-    store.saveOutbox(outbox);
-  }
-
-  function sendOut(out) {
-    const frame = { chatMsg: { senderId: me, receiverId: out.receiverId, msg: out.msg, msgType: out.msgType, clientMsgId: out.clientMsgId } };
-    if (kindOf(out.receiverId) === "group") frame.chatMsg.communicationType = 2;
-    if (conn.send(frame)) out.sentAt = Date.now();
-  }
-
-  function sendSign(msgId) {
-    if (conn.send({ chatMsg: { msgType: SIGNED, msgId, clientMsgId: `sign-${msgId}` } })) signs.set(msgId, Date.now());
+  /**
+   * Changes loaded message `msgId` with `change(m)` (an edit, a recall, a receipt) and redraws it:
+   * the view updates a message element whose `rev` changed. False when the message is not loaded.
+   */
+  function updateMessage(msgId, change) {
+    const found = findMessage(msgId);
+    if (!found) return false;
+    change(found.m);
+    found.m.rev = (found.m.rev ?? 0) + 1;
+    if (found.conv.last() === found.m) list.touch(found.peer, found.m, false);
+    draw(found.peer);
+    return true;
   }
 
   /** The conversation a stored message belongs to: the system's, its group's, or the other user's. */
@@ -132,162 +154,41 @@ export function createChatSession({ me, token = "", ui: target }) {
     return undefined;
   }
 
-  function onFrame(frame, live) {
-    const c = frame.chatMsg;
-    if (c.msgType === SIGNED) return onSigned(c);
-    if (!CHAT_TYPES.has(c.msgType) || c.msgId == null || !c.senderId || !c.receiverId) return;
+  /** A chat message, live or replayed. */
+  function onChat(c, live) {
+    if (c.msgId == null || !c.senderId || !c.receiverId) return;
     const peer = convKeyOf(c);
     if (!peer || peer === "*") return;
-    if (kindOf(peer) === "group") knowGroup(peer); // a group someone else added me to: list it
+    if (kindOf(peer) === "group") groups.know(peer); // a group someone else added me to: list it
     const { msg, added } = convOf(peer).addStored(c);
-    noteId(msg.msgId);
-    if (msg.own && msg.clientMsgId && outbox.some((o) => o.clientMsgId === msg.clientMsgId)) {
-      saveOutbox(outbox.filter((o) => o.clientMsgId !== msg.clientMsgId)); // stored before we saw its ack
-    }
-    if (!msg.own) liveStatus.messageFrom(peer, c.senderId);
-    if (added) {
-      touchPeer(peer, true);
-      // Replayed messages (before the CONNECT_INIT ack) are in the server's counts fetched after it.
-      if (!msg.own && viewing(peer)) badges.clear(peer, LIVE_CLEAR_DELAY_MS);
-      else if (!msg.own && live) badges.add(peer, msg.msgId);
-    }
+    replay.note(msg.msgId);
+    if (msg.own) outbox.stored(msg.clientMsgId); // stored before we saw its ack
+    else liveStatus.messageFrom(peer, c.senderId);
+    if (added) list.message(peer, msg, convOf(peer).last(), live);
     draw(peer);
   }
 
-  /** A read receipt: `{msgId, senderId: signer, receiverId: the message's sender}`. */
-  function onSigned(c) {
-    if (!c.msgId) return;
-    const msgId = String(c.msgId);
-    if (c.senderId === me) signs.delete(msgId); // signed here or in another tab of mine
-    else if (c.receiverId !== me || !c.senderId) return; // else: someone read my message
-    // In a group the receipt names users, not the group: find the message where it is.
-    for (const [peer, conv] of convs) {
-      if (!conv.byMsgId.has(msgId)) continue;
-      conv.markRead(msgId);
-      if (conv.kind === "group") rememberGroupRead(msgId);
-      return draw(peer);
-    }
-    readBefore.add(msgId); // applied when the message is loaded
-  }
+  // Incoming frames by kind: a new kind is one line here (or in its module, given `router`).
+  const router = createFrameRouter();
+  router.onChat(CHAT_TYPES, onChat);
+  router.onChat([SIGNED], (c) => receipts.onSigned(c));
+  router.onFeature("presence", (_, f) => liveStatus.onFrame(f));
+  router.onFeature("typing", (_, f) => liveStatus.onFrame(f));
+  router.onFeature("read", (read) => groupReads.onReceipt(read), "reads");
 
-  function rememberGroupRead(msgId) {
-    groupReadsToSave.push(msgId);
-  }
-
-  function onAck(ack) {
-    const id = ack.clientMsgId ?? "";
-    if (id.startsWith("sign-")) return void signs.delete(id.slice(5));
-    const out = outbox.find((o) => o.clientMsgId === id);
-    if (!out) return;
-    saveOutbox(outbox.filter((o) => o !== out));
-    const m = convOf(out.receiverId).acked(ack);
-    if (m) noteId(m.msgId);
-    touchPeer(out.receiverId, false);
-    draw(out.receiverId);
-  }
-
-  /**
-   * An error reply names the frame it answers by clientMsgId: a message refused for good is shown
-   * as failed and no longer resent; one refused for now (UNAVAILABLE, RATE_LIMITED) is resent later.
-   */
-  function onError(err) {
-    ui.notify(`${err.code}: ${err.message}`);
-    const id = err.clientMsgId ?? "";
-    const final = FINAL_CODES.has(err.code);
-    if (id.startsWith("sign-")) return void (final && signs.delete(id.slice(5)));
-    const out = outbox.find((o) => o.clientMsgId === id);
-    if (!out || !final) return;
-    saveOutbox(outbox.filter((o) => o !== out));
-    convOf(out.receiverId).failed(out.clientMsgId, err.message);
-    if (err.code === "FORBIDDEN" && kindOf(out.receiverId) === "group") void refreshGroups(); // removed from the group?
-    draw(out.receiverId);
-  }
-
-  async function refreshUnread() {
-    for (const peer of await badges.refresh()) {
-      if (kindOf(peer) === "group") knowGroup(peer);
-      if (!peers.some((p) => p.id === peer)) touchPeer(peer, true);
-    }
-    draw(undefined);
-  }
-
-  /** Lists the user's groups again; a new one joins the conversation list, a missing one is left. */
-  function refreshGroups() {
-    if (groupsLoading) {
-      groupsAgain = true;
-      return groupsLoading;
-    }
-    const startedAt = Date.now();
-    groupsLoading = (async () => {
-      try {
-        const list = await api.groups(me);
-        if (stopped) return;
-        const listed = new Set();
-        for (const g of list ?? []) {
-          listed.add(g.groupId);
-          groups.set(g.groupId, { ...groups.get(g.groupId), groupId: g.groupId, name: g.name, ownerId: g.ownerId, left: false });
-          if (!peers.some((p) => p.id === g.groupId)) touchPeer(g.groupId, true);
-        }
-        for (const [id, g] of groups) if (!listed.has(id) && !g.left && !((g.addedAt ?? 0) > startedAt)) leftGroup(id);
-        for (const peer of peers) if (kindOf(peer.id) === "group" && !groups.has(peer.id)) groupsTried.add(peer.id);
-        for (const id of convs.keys()) if (kindOf(id) === "group" && !groups.has(id)) groupsTried.add(id);
-        saveGroups();
-        if (openPeer) draw(openPeer);
-        else draw(undefined);
-      } catch (err) {
-        console.warn("the group list could not be loaded:", err.message);
-      }
-    })().finally(() => {
-      groupsLoading = undefined;
-      if (groupsAgain) {
-        groupsAgain = false;
-        void refreshGroups();
-      }
-    });
-    return groupsLoading;
-  }
-
-  /** A group id seen in a message, a count or a saved conversation: list the groups if it is new. */
-  function knowGroup(id) {
-    if (groups.has(id) || groupsTried.has(id)) return;
-    groupsTried.add(id);
-    void refreshGroups();
-  }
-
-  function saveGroups() {
-    store.saveGroups([...groups.values()].map(({ addedAt, ...g }) => g));
-  }
-
-  /** This user is no longer a member: its unsent messages will not be sent. */
-  function leftGroup(id) {
-    const g = groups.get(id);
-    if (g) g.left = true;
-    const dropped = outbox.filter((o) => o.receiverId === id);
-    if (!dropped.length) return;
-    saveOutbox(outbox.filter((o) => o.receiverId !== id));
-    for (const o of dropped) convOf(id).failed(o.clientMsgId);
-    draw(id);
-  }
-
-  /** Applies a group as the server returned it (`{groupId, name, ownerId, members}`). */
-  function tookGroup(g, extra = {}) {
-    const known = groups.get(g.groupId);
-    const members = Array.isArray(g.members) ? g.members : known?.members;
-    groups.set(g.groupId, { ...known, ...extra, groupId: g.groupId, name: g.name, ownerId: g.ownerId, members, left: members ? !members.includes(me) : !!known?.left });
-    if (members && !members.includes(me)) leftGroup(g.groupId);
-    saveGroups();
-    draw(g.groupId);
-    return groups.get(g.groupId);
-  }
-
-  async function loadMembers(id) {
-    try {
-      tookGroup(await api.groupMembers(id));
-    } catch (err) {
-      if (err.status === 403 || err.status === 404) leftGroup(id);
-      else console.warn("the group's members could not be loaded:", err.message);
-      draw(id);
-    }
+  function onLive(ack) {
+    lives++;
+    liveStatus.onLive();
+    groupReads.onLive(openPeer);
+    // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
+    const partial = ack?.recovered === false;
+    if (partial) ui.notify("Some messages from while you were away were not replayed: they are in each conversation's history.");
+    void list.reload().then((unread) => unread.forEach((id) => kindOf(id) === "group" && groups.know(id)));
+    void groups.refresh();
+    outbox.resendAll();
+    const conv = openPeer && convs.get(openPeer);
+    // After a reconnect page 1 brings read receipts given while this client was away.
+    if (conv && (lives > 1 || partial || conv.history === "failed")) void replay.loadNewest(convOf(openPeer));
   }
 
   /** Name and kind of a conversation for the list and the header. */
@@ -296,79 +197,27 @@ export function createChatSession({ me, token = "", ui: target }) {
     if (kind === "system") return { kind, name: "System", subtitle: "Announcements to everyone" };
     if (kind === "user") return { kind, name: id, subtitle: liveStatus.status(id) };
     const g = groups.get(id);
-    const members = g?.members;
-    const others = members?.filter((u) => u !== me);
-    const subtitle = g?.left ? "You are not a member of this group"
-      : others ? [...others.slice(0, 12), ...(members.includes(me) ? ["You"] : [])].join(", ") + (others.length > 12 ? ` and ${others.length - 12} more` : "")
-      : "Group";
-    return { kind, name: g?.name || "Group", subtitle: liveStatus.status(id) ?? subtitle, group: g, isOwner: g?.ownerId === me, left: !!g?.left };
-  }
-
-  function onLive(ack) {
-    lives++;
-    liveStatus.onLive();
-    // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
-    const partial = ack?.recovered === false;
-    if (partial) ui.notify("Some messages from while you were away were not replayed: they are in each conversation's history.");
-    void refreshUnread();
-    void refreshGroups();
-    for (const out of outbox) sendOut(out); // same clientMsgId: the server stores each once
-    for (const msgId of signs.keys()) sendSign(msgId);
-    const conv = openPeer && convs.get(openPeer);
-    // After a reconnect page 1 brings read receipts given while this client was away.
-    if (conv && (lives > 1 || partial || conv.history === "failed")) void loadNewest(openPeer);
-  }
-
-  function merge(conv, rows) {
-    for (const row of rows ?? []) conv.addStored(row);
-    if (!lastMsgId && rows?.length) noteId(String(rows[rows.length - 1].msgId));
-  }
-
-  async function loadNewest(peer) {
-    const conv = convOf(peer);
-    if (conv.history !== "loaded") conv.history = "loading";
-    draw(peer);
-    try {
-      const data = await api.history(me, peer, 1, PAGE_SIZE);
-      merge(conv, data.rows);
-      if (conv.nextPage === 1) {
-        conv.nextPage = 2;
-        conv.hasOlder = data.total > 1;
-      }
-      conv.history = "loaded";
-      touchPeer(peer, false);
-    } catch (err) {
-      if (conv.history !== "loaded") conv.history = "failed";
-      conv.historyError = err.message;
-    }
-    draw(peer);
+    return { kind, name: g?.name || "Group", subtitle: liveStatus.status(id) ?? groups.subtitle(id), group: g, isOwner: g?.ownerId === me, left: !!g?.left };
   }
 
   const conn = createConnection({
     userId: me,
     token,
     api,
-    lastMsgId: () => lastMsgId,
+    lastMsgId: () => replay.after(),
+    features: () => router.features(),
     onState: (s) => ui.connection(s),
-    onFrame,
-    onAck,
-    onError,
+    onFrame: (f, live) => router.route(f, live),
+    onAck: (ack) => outbox.onAck(ack),
+    onError: (err) => outbox.onError(err),
     onLive,
-    onFeature: (f) => liveStatus.onFrame(f),
   });
   const liveStatus = createLiveStatus({ me, send: (frame) => conn.send(frame), changed: (key) => key === openPeer && draw(key) });
-
-  const resendTimer = setInterval(() => {
-    if (!conn.live) return;
-    const due = Date.now() - RESEND_AFTER_MS;
-    for (const out of outbox) if ((out.sentAt ?? 0) < due) sendOut(out);
-    for (const [msgId, at] of signs) if (at < due) sendSign(msgId);
-  }, 5000);
 
   const onVisibility = () => {
     if (document.visibilityState !== "visible" || !openPeer) return;
     for (const key of ui.visibleKeys()) session.seen(key);
-    if (unread.get(openPeer)) badges.clear(openPeer);
+    if (list.counts.get(openPeer)) list.clear(openPeer);
     draw(openPeer);
   };
   document.addEventListener("visibilitychange", onVisibility);
@@ -381,54 +230,40 @@ export function createChatSession({ me, token = "", ui: target }) {
       store.saveOpenPeer(peer);
       liveStatus.watch(peer);
       const conv = convOf(peer);
-      if (!peers.some((p) => p.id === peer)) touchPeer(peer, true);
-      badges.clear(peer);
+      if (!list.has(peer)) list.touch(peer, conv.last(), true);
+      list.clear(peer);
       ui.conversation(conv, { toEnd: true });
-      ui.peers(peers, unread, openPeer);
-      void loadNewest(peer);
+      ui.peers();
+      void replay.loadNewest(conv);
       if (conv.kind === "group") {
-        knowGroup(peer);
-        void loadMembers(peer);
+        groups.know(peer);
+        void groups.loadMembers(peer);
+        void groupReads.refresh(peer);
       }
     },
     /** Name, kind and (for a group) members line, owner flag and membership of a conversation. */
     describe,
     /** Creates a group of `me` and `members` (user ids) and opens it; resolves the group, rejects with an ApiError. */
     async createGroup(name, members) {
-      const g = tookGroup(await api.createGroup(me, name, members.filter((u) => u !== me)), { addedAt: Date.now() });
-      touchPeer(g.groupId, true);
+      const g = groups.took(await api.createGroup(me, name, members.filter((u) => u !== me)), { addedAt: Date.now() });
+      list.touch(g.groupId, undefined, true);
       session.open(g.groupId);
       return g;
     },
     /** Reloads a group's members (for the members view). */
-    reloadMembers: (groupId) => loadMembers(groupId),
+    reloadMembers: (groupId) => groups.loadMembers(groupId),
     /** Adds (`"add"`) or removes (`"remove"`) members of a group (its owner only); rejects with an ApiError. */
     async changeMembers(groupId, action, userIds) {
-      tookGroup(await api.changeMembers(groupId, action, userIds));
+      groups.took(await api.changeMembers(groupId, action, userIds));
     },
     /** The peer of the open conversation, if any. */
     get openPeer() {
       return openPeer;
     },
+    /** Loads the next older page of the conversation list. */
+    moreConversations: () => list.more(),
     /** Loads the next older page of the open conversation. */
-    async loadOlder() {
-      const peer = openPeer;
-      const conv = peer && convs.get(peer);
-      if (!conv || conv.loadingOlder || !conv.hasOlder) return;
-      conv.loadingOlder = true;
-      draw(peer);
-      try {
-        const data = await api.history(me, peer, conv.nextPage, PAGE_SIZE);
-        merge(conv, data.rows);
-        conv.nextPage++;
-        conv.hasOlder = conv.nextPage <= data.total;
-      } catch (err) {
-        ui.notify(`Older messages could not be loaded: ${err.message}`);
-      } finally {
-        conv.loadingOlder = false;
-      }
-      draw(peer, { anchorOlder: true });
-    },
+    loadOlder: () => openPeer && convs.has(openPeer) && replay.loadOlder(convs.get(openPeer)),
     /** The user is typing in the open conversation (others see a note). */
     typed: () => openPeer && liveStatus.typed(openPeer),
     /** Sends a message to the open conversation; it shows at once and is resent until acknowledged. */
@@ -437,36 +272,35 @@ export function createChatSession({ me, token = "", ui: target }) {
       if (!openPeer || !text || kindOf(openPeer) === "system") return;
       if (groups.get(openPeer)?.left) return ui.notify("You are not a member of this group any more.");
       const out = { clientMsgId: randomId(), receiverId: openPeer, msg: text, msgType, chatTime: formatChatTime(new Date()), sentAt: 0 };
-      saveOutbox([...outbox, out]);
-      convOf(openPeer).addPending(out);
-      touchPeer(openPeer, true);
-      sendOut(out);
+      const m = convOf(openPeer).addPending(out);
+      outbox.send(out);
+      list.touch(openPeer, m, true);
       draw(openPeer, { toEnd: true });
     },
     /** The view saw a peer message (by key) on screen: sign it (read receipt) when the page is visible. */
     seen(key) {
       const m = openPeer && convs.get(openPeer)?.all.get(key);
-      if (!m || m.own || m.isRead || !m.msgId || document.visibilityState !== "visible") return;
-      m.isRead = true;
-      if (kindOf(openPeer) === "group") rememberGroupRead(m.msgId);
-      signs.set(m.msgId, 0);
-      sendSign(m.msgId);
-      draw(openPeer);
+      if (!m || document.visibilityState !== "visible") return;
+      if (receipts.seen(openPeer, m)) draw(openPeer);
     },
+    /** "read by …" under own group message `m` (kept on it, so a change redraws it), or "". */
+    readBy: (m) => (m.readBy = groupReads.label(m)),
+    /** Changes a loaded message by msgId and redraws it (see updateMessage). */
+    updateMessage,
     /** Loads page 1 of the open conversation again (after a failure). */
-    retryHistory: () => openPeer && void loadNewest(openPeer),
+    retryHistory: () => openPeer && void replay.loadNewest(convOf(openPeer)),
     /** Reconnects now instead of waiting for the backoff. */
     retryNow: () => conn.retryNow(),
     stop() {
       stopped = true;
       conn.stop();
-      clearInterval(resendTimer);
-      badges.stop();
+      outbox.stop();
+      list.stop();
       document.removeEventListener("visibilitychange", onVisibility);
     },
   };
 
-  ui.peers(peers, unread, openPeer);
+  ui.peers();
   conn.start();
   return session;
 }

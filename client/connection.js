@@ -5,8 +5,6 @@ import { backoffDelay, randomId, wsUrlsFor } from "./format.js";
 const KEEPALIVE_MS = 20_000;
 const OPEN_TIMEOUT_MS = 5000;
 const INIT_TIMEOUT_MS = 10_000;
-/** The server's feature frames this client understands (declared in CONNECT_INIT). */
-const FEATURES = ["presence", "typing"];
 
 function closeReason(e) {
   if (e.code === 1001) return "the server went away";
@@ -26,13 +24,15 @@ function openSocket(url) {
 /**
  * Creates a connection for one user. Callbacks:
  * - `onState({state, node, reason, retryAt})`: state is "connecting" (never live yet), "online" or "reconnecting"
- * - `onFrame(frame, live)`: a DataContent; `live` is false for frames before the CONNECT_INIT ack (replay)
+ * - `onFrame(frame, live)`: a DataContent or a feature frame; `live` is false for frames before the
+ *   CONNECT_INIT ack (replay)
  * - `onAck(ack)`, `onError(error)`: the server's `{"ack"}` and `{"error"}` replies
  * - `onLive(ack)`: CONNECT_INIT was acknowledged: replay is done and live delivery has begun
  *   (`ack.recovered === false`: the replay was cut or failed, history holds the rest)
- * `lastMsgId()` names the last message seen, so the server replays what came after it.
+ * `lastMsgId()` names the last message seen, so the server replays what came after it; `features()`
+ * the server's feature frames this client understands (declared in CONNECT_INIT).
  */
-export function createConnection({ userId, token = "", api, lastMsgId, onState, onFrame, onAck, onError, onLive, onFeature }) {
+export function createConnection({ userId, token = "", api, lastMsgId, features = () => [], onState, onFrame, onAck, onError, onLive }) {
   let ws = null;
   let live = false;
   let stopped = false;
@@ -67,8 +67,7 @@ export function createConnection({ userId, token = "", api, lastMsgId, onState, 
           onLive(f.ack);
         } else if (f.ack) onAck(f.ack);
         else if (f.error) onError(f.error);
-        else if (f.chatMsg) onFrame(f, live);
-        else if (f.presence || f.typing) onFeature?.(f);
+        else if (f && typeof f === "object") onFrame(f, live);
       };
       socket.onclose = (e) => {
         clearTimeout(initTimer);
@@ -80,8 +79,8 @@ export function createConnection({ userId, token = "", api, lastMsgId, onState, 
         resolve({ wentLive, reason: closeReason(e) });
       };
       const after = lastMsgId();
-      // "features": presence and typing frames come only to connections that declare them.
-      socket.send(JSON.stringify({ chatMsg: { senderId: userId, msgType: 0, clientMsgId: initId, ...(after ? { msgId: after } : {}) }, features: FEATURES }));
+      // "features": a feature's frames (presence, typing, …) come only to connections that declare it.
+      socket.send(JSON.stringify({ chatMsg: { senderId: userId, msgType: 0, clientMsgId: initId, ...(after ? { msgId: after } : {}) }, features: features() }));
     });
   }
 

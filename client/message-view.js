@@ -85,6 +85,7 @@ function ticksOf(status, failReason) {
  */
 export function createMessageView({ scroller, list, onSeen }) {
   const nodes = new Map();
+  const decorators = []; // (li, m) => void, after each update of a message element
   const inView = new Set();
   let peer;
   let kind = "user";
@@ -124,10 +125,14 @@ export function createMessageView({ scroller, list, onSeen }) {
     return li;
   }
 
-  /** `first`: the message starts a run of one sender's messages (in a group: show the name). */
+  /**
+   * Brings a message element up to date with `m` (found by its key; `li.dataset.msgId` names the
+   * message once stored). `first`: the message starts a run of one sender's messages (in a group:
+   * show the name). A change without a new status or time (an edit, a recall) bumps `m.rev`.
+   */
   function update(li, m, first) {
     const status = m.own ? m.status : m.isRead ? "read" : "unread";
-    const sig = `${m.msgId}|${status}|${m.chatTime}|${first}`;
+    const sig = `${m.msgId}|${status}|${m.chatTime}|${first}|${m.rev ?? 0}`;
     if (li.dataset.sig === sig) return;
     li.dataset.sig = sig;
     li.className = kind === "system" ? "msg notice" : `msg ${m.own ? "own" : "peer"}${first ? " first" : ""}`;
@@ -146,6 +151,7 @@ export function createMessageView({ scroller, list, onSeen }) {
       observer.unobserve(li);
       inView.delete(m.key);
     }
+    for (const decorate of decorators) decorate(li, m);
   }
 
   function dayNode(day) {
@@ -205,6 +211,11 @@ export function createMessageView({ scroller, list, onSeen }) {
       else toBottom();
       stick = nearBottom();
     },
+    /**
+     * Adds `decorate(li, m)`, run whenever a message element is drawn or its message changed (its
+     * status, time or `rev`): e.g. an edited or recalled message's body, a group message's readers.
+     */
+    decorate: (fn) => void decorators.push(fn),
     /** Keys of unread peer messages in view now. */
     visibleKeys: () => [...inView],
     clear() {

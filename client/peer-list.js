@@ -1,5 +1,6 @@
-// The conversation list: recent peers and groups (kept in localStorage) and the System conversation,
-// with the last message, its time and an unread badge.
+// The conversation list on screen: peers and groups newest first (conversation-list.js keeps them)
+// and the System conversation, with the last message, its time and an unread badge; older
+// conversations load with a button at the end, or when the list is scrolled to it.
 import { hueOf, initialsOf, kindOf, shortWhen } from "./format.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -46,14 +47,29 @@ function span(className, text) {
 
 const NO_MESSAGES = { user: "No messages yet", group: "No messages yet", system: "Announcements appear here" };
 
-/** Creates the list in `list` (a <ul>); `onOpen(peerId)` when one is picked. */
-export function createPeerList({ list, onOpen }) {
+/**
+ * Creates the list in `list` (a <ul>, the scrolling box); `onOpen(peerId)` when one is picked,
+ * `onMore()` for older conversations.
+ */
+export function createPeerList({ list, onOpen, onMore = () => {} }) {
+  const more = document.createElement("li");
+  more.className = "peers-more";
+  const moreButton = document.createElement("button");
+  moreButton.type = "button";
+  moreButton.id = "peers-more";
+  moreButton.className = "ghost";
+  moreButton.addEventListener("click", () => onMore());
+  more.append(moreButton);
+  list.addEventListener("scroll", () => {
+    if (more.isConnected && !moreButton.disabled && list.scrollHeight - list.scrollTop - list.clientHeight < 40) onMore();
+  });
+
   return {
     /**
      * `peers`: `[{id, preview, when}]` most recent first; `unread`: Map of peer → count; `describe(id)`
-     * gives `{kind, name}` (a group's name, "System").
+     * gives `{kind, name}` (a group's name, "System"); `paging`: `{hasMore, loading}`.
      */
-    render(peers, unread, openPeer, describe = (id) => ({ kind: kindOf(id), name: id })) {
+    render(peers, unread, openPeer, describe = (id) => ({ kind: kindOf(id), name: id }), paging = {}) {
       const items = peers.map((p) => {
         const info = describe(p.id);
         const li = document.createElement("li");
@@ -90,6 +106,11 @@ export function createPeerList({ list, onOpen }) {
         empty.className = "peers-empty";
         empty.textContent = "No conversations yet. Type a user id above to start one, or create a group.";
         items.unshift(empty);
+      }
+      if (paging.hasMore) {
+        moreButton.disabled = !!paging.loading;
+        moreButton.textContent = paging.loading ? "Loading…" : "Older conversations";
+        items.push(more);
       }
       list.replaceChildren(...items);
     },

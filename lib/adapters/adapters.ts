@@ -2,7 +2,7 @@
 // directory and health checks for the transports, and the steps of starting and stopping.
 import type { FullMarks, InstanceDirectory } from "../core/directory.ts";
 import type {
-  GroupStore, InstanceEvents, MessageBus, MessageStore, OnlineCounts, PortLease, PresenceStore, SessionRoutes, UnreadCounters,
+  GroupReads, GroupStore, InstanceEvents, MessageBus, MessageStore, OnlineCounts, PortLease, PresenceStore, SessionRoutes, UnreadCounters,
 } from "../core/ports.ts";
 import type { Logger } from "../log.ts";
 
@@ -19,6 +19,8 @@ export interface Adapters {
   bus: MessageBus;
   store: MessageStore;
   groups: GroupStore;
+  /** Group members' read positions (the group tables' store). */
+  reads: GroupReads;
   unread: UnreadCounters;
   presence: PresenceStore;
   /** Users a previous process on this ip:port had routed (its routes were just removed): checked for presence at start. */

@@ -88,6 +88,7 @@ export async function createClusterAdapters(config: Config, log: Logger, metrics
       bus,
       store,
       groups,
+      reads: groups,
       unread,
       orphanedUsers,
       presence: createRedisPresence(redis, { instanceId, isLive: (id) => registry.isLive(id) }),

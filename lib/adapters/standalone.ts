@@ -36,6 +36,7 @@ export async function createStandaloneAdapters(config: Config, log: Logger, metr
       bus: createLocalBus(),
       store,
       groups,
+      reads: groups,
       unread: createMemoryUnread(),
       directory: registry.directory,
       fullMarks,

@@ -8,8 +8,9 @@ import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, e
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
 import { createEdits } from "./edits.ts";
-import type { CoreMetrics, Envelope, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
+import type { CoreMetrics, Envelope, GroupReads, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createPresence } from "./presence.ts";
+import { createReads } from "./reads.ts";
 import { createReceipts } from "./receipts.ts";
 import { Refusal, refuse } from "./refusal.ts";
 import { createRouteCache } from "./route-cache.ts";
@@ -25,6 +26,8 @@ export interface ChatDeps {
   store: MessageStore;
   unread: UnreadCounters;
   groups: GroupStore;
+  /** Group members' read positions (lib/core/reads.ts). */
+  reads: GroupReads;
   presence: PresenceStore;
   ids: Ids;
   log: Logger;
@@ -86,6 +89,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
   });
   const send = createSend({ ...deps, delivery, now, maxMsgChars: opts.maxMsgChars, redeliverResends: opts.redeliverResends, storeTimeoutMs: opts.storeTimeoutMs ?? 3000 });
   const receipts = createReceipts({ ...deps, delivery });
+  const reads = createReads({ ...deps, delivery });
   const presence = createPresence({
     presence: deps.presence, sessions, routeTo: (e, targets) => delivery.routeTo(e, targets), log, now, schedule, track: (work) => void inFlight.track(work),
     graceMs: opts.presenceGraceMs ?? 2500, maxSubscriptions: opts.presenceSubscriptionsMax ?? 256,
@@ -123,7 +127,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
   });
 
-  /** Handles a presence, typing, recall, edit or delete frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
+  /** Handles a presence, typing, read, recall, edit or delete frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
   async function handleFeature(state: ConnState, request: FeatureRequest): Promise<string | undefined> {
     metrics.frameIn(request.kind);
     const userId = state.userId;
@@ -131,6 +135,10 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const feature = featureOf(request.kind);
     if (!state.features?.has(feature)) {
       return refuse(ErrorCode.BAD_FRAME, `declare "${feature}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
+    }
+    if (request.kind === "reads") {
+      const read = await reads.mark(userId, request.receiverId, request.msgId, state.conn.id);
+      return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId, ...read }) : undefined;
     }
     if (request.kind === "presence") await presence.subscribe(state, request.subscribe, request.unsubscribe);
     else if (request.kind === "typing") await typing.relay(state, userId, request.receiverId, request.stop);
@@ -251,6 +259,11 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
     /** A recall, edit or delete of `userId` over HTTP: the rules of its frame; every connection of the audience gets it. Throws a Refusal. */
     editAs: (userId: string, request: EditRequest) => edits.handle(userId, "http", request),
+
+    /** Group read state for the HTTP routes: mark read, who read a message, each member's state (lib/core/reads.ts). */
+    markGroupRead: (userId: string, groupId: string, msgId: string | undefined) => reads.mark(userId, groupId, msgId),
+    whoRead: (userId: string, groupId: string, msgId: string | undefined) => reads.whoRead(userId, groupId, msgId),
+    readState: (userId: string, groupId: string, page: number, pageSize: number) => reads.state(userId, groupId, page, pageSize),
 
     /** Presence of many users (the HTTP query). */
     presenceOf: (userIds: readonly string[]) => presence.query(userIds),

@@ -108,6 +108,26 @@ export interface UnreadCounters {
   get(receiverId: string): Promise<Record<string, number>>;
   /** Resets one counter to 0 (the sender stays listed with 0, as in the seed lineage). */
   clear(receiverId: string, senderId: string): Promise<void>;
+  /** Sets one counter to `count` (a group's unread recomputed from the reader's position). */
+  set(receiverId: string, senderId: string, count: number): Promise<void>;
+}
+
+/**
+ * Each group member's read position: the newest msgId of the group it has read. A position only
+ * moves forward; kept beside the group tables (lib/adapters/sql/group-reads.ts).
+ */
+export interface GroupReads {
+  /**
+   * Moves `userId`'s position in `groupId` up to `msgId`; never back. `moved` false when it was
+   * there or past already; `previous` the position before, if it had one.
+   */
+  advance(groupId: string, userId: string, msgId: string): Promise<{ moved: boolean; previous?: string }>;
+  /** The positions of the group's readers (members that have one): userId → msgId. */
+  positions(groupId: string): Promise<Map<string, string>>;
+  /** Messages to `groupId` after `afterMsgId` (all with undefined) from others than `userId`, counted up to `cap`. */
+  unreadAfter(groupId: string, userId: string, afterMsgId: string | undefined, cap: number): Promise<number>;
+  /** The distinct senders of the newest `cap` messages to `groupId` in (`afterMsgId`, `uptoMsgId`]. */
+  sendersBetween(groupId: string, afterMsgId: string | undefined, uptoMsgId: string, cap: number): Promise<string[]>;
 }
 
 /** Told of every new chat message once it is stored and handed on (the app's webhooks). Must not block. */

@@ -1,13 +1,13 @@
 // This project's frames beyond the seed's DataContent: the features a connection declares at
-// CONNECT_INIT, and the presence and typing frames (recall, edit and delete: ./edits.ts). They go only to connections that declared
-// them, so a client of the seed never receives a frame it does not know.
+// CONNECT_INIT, and the presence, typing and group read frames (recall, edit and delete: ./edits.ts).
+// They go only to connections that declared them, so a client of the seed never receives a frame it does not know.
 import * as v from "valibot";
 import { decodeEdit, editKindOf, type EditRequest } from "./edits.ts";
-import { GROUP_ID, GROUP_ID_RULE, USER_ID, USER_ID_RULE, isGroupId } from "./ids.ts";
+import { GROUP_ID, GROUP_ID_RULE, MSG_ID_RULE, USER_ID, USER_ID_RULE, isGroupId, isMsgId } from "./ids.ts";
 import { firstIssue, text } from "./values.ts";
 
 /** Features a connection may declare in CONNECT_INIT's `"features"` (unknown names are ignored). */
-export const FEATURES = ["presence", "typing", "edit"] as const;
+export const FEATURES = ["presence", "typing", "reads", "edit"] as const;
 export type Feature = (typeof FEATURES)[number];
 const KNOWN: ReadonlySet<string> = new Set(FEATURES);
 
@@ -52,17 +52,28 @@ const TypingRequestSchema = v.object({
   }),
 });
 
+/** `{"read":{"receiverId","msgId","clientMsgId"}}` from a client: the group read up to that message. */
+const ReadRequestSchema = v.object({
+  read: v.object({
+    receiverId: v.pipe(v.string("must be a string"), v.regex(GROUP_ID, `must be a group id (${GROUP_ID_RULE})`)),
+    msgId: v.pipe(v.string("must be a string"), v.check((id: string) => isMsgId(id), `must be ${MSG_ID_RULE}`)),
+    clientMsgId,
+  }),
+});
+
 export type FeatureRequest =
   | { kind: "presence"; subscribe: string[]; unsubscribe: string[]; clientMsgId?: string | null }
   | { kind: "typing"; receiverId: string; stop: boolean; clientMsgId?: string | null }
+  | { kind: "reads"; receiverId: string; msgId: string; clientMsgId?: string | null }
   | EditRequest;
 
 /** The feature a request needs declared: recall, edit and delete are all "edit". */
-export const featureOf = (kind: FeatureRequest["kind"]): Feature => (kind === "presence" || kind === "typing" ? kind : "edit");
+export const featureOf = (kind: FeatureRequest["kind"]): Feature => (kind === "recall" || kind === "edit" || kind === "delete" ? "edit" : kind);
 
 /** True when a parsed frame is one of this project's feature frames (no `chatMsg`, a feature key). */
 export function isFeatureFrame(json: unknown): json is Record<string, unknown> {
-  return typeof json === "object" && json !== null && !("chatMsg" in json) && ("presence" in json || "typing" in json || editKindOf(json as Record<string, unknown>) !== undefined);
+  return typeof json === "object" && json !== null && !("chatMsg" in json)
+    && ("presence" in json || "typing" in json || "read" in json || editKindOf(json as Record<string, unknown>) !== undefined);
 }
 
 /** The refused frame's clientMsgId, when it is a usable one (the error names it). */
@@ -78,6 +89,12 @@ export function decodeFeature(json: Record<string, unknown>): { ok: true; reques
     if (!p.success) return { ok: false, message: firstIssue(p.issues, "frame"), clientMsgId: usableClientMsgId(json.presence) };
     const { subscribe = [], unsubscribe = [], clientMsgId } = p.output.presence;
     return { ok: true, request: { kind: "presence", subscribe, unsubscribe, clientMsgId } };
+  }
+  if ("read" in json) {
+    const r = v.safeParse(ReadRequestSchema, json);
+    if (!r.success) return { ok: false, message: firstIssue(r.issues, "frame"), clientMsgId: usableClientMsgId(json.read) };
+    const { receiverId, msgId, clientMsgId } = r.output.read;
+    return { ok: true, request: { kind: "reads", receiverId, msgId, clientMsgId } };
   }
   const edit = "typing" in json ? undefined : editKindOf(json);
   if (edit) return decodeEdit(json, edit);
@@ -102,4 +119,9 @@ export function encodePresence(p: Presence): string {
 /** `{"typing":{"senderId","receiverId"}}` (with `"stop":true` when the sender stopped). */
 export function encodeTyping(senderId: string, receiverId: string, stop: boolean): string {
   return JSON.stringify({ typing: stop ? { senderId, receiverId, stop } : { senderId, receiverId } });
+}
+
+/** `{"read":{"receiverId","readerId","msgId"}}`: `readerId` read the group up to `msgId` (its new position). */
+export function encodeRead(receiverId: string, readerId: string, msgId: string): string {
+  return JSON.stringify({ read: { receiverId, readerId, msgId } });
 }

@@ -184,7 +184,7 @@ export function encodeError(code: ErrorCode, message: string, clientMsgId?: stri
 }
 
 /** An ack; a CONNECT_INIT's with a replay also says how many it replayed and whether that is all (`recovered`). */
-export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[]; editWindowMs?: number }): string {
+export function encodeAck(ack: { clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[]; editWindowMs?: number; unread?: number }): string {
   return JSON.stringify({ ack });
 }
 

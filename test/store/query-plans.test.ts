@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { migrate } from "../../lib/adapters/sql/schema.ts";
-import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, historyQueries, markReadQuery, type Query } from "../../lib/adapters/sql/queries.ts";
+import { afterQuery, byIdsQuery, conversationQueries, firstOfQuery, getQuery, groupSendersQuery, groupUnreadQuery, historyQueries, markReadQuery, type Query } from "../../lib/adapters/sql/queries.ts";
 import { PG } from "../support/services.ts";
 
 const queries: Record<string, Query> = {
@@ -21,6 +21,8 @@ const queries: Record<string, Query> = {
   "conversations (page)": conversationQueries("alice", ["group:7", "group:8"], 2, 20).page,
   "conversations (count)": conversationQueries("alice", [], 1, 20).count,
   "messages by id (a conversation page's newest)": byIdsQuery(["123", "456"]),
+  "a member's unread in a group after its read position": groupUnreadQuery("group:7", "bob", "123456789", 10_000),
+  "the senders a group read receipt goes to": groupSendersQuery("group:7", "123", "123456789", 500),
 };
 
 /** Every index the schema creates, by name, and the indexes the plans used. */

@@ -61,6 +61,12 @@ export function driver(chat: Chat, prefix = "conn") {
   };
 }
 
+/** The group tables over `store`'s connection: the groups and their members' read positions. */
+async function groupsOf(store: SqlStore) {
+  const groups = await createSqlGroups(store.sql);
+  return { groups, reads: groups };
+}
+
 /** A core of one standalone instance; `deps` replace any of its parts, `wrapStore` stands before the real store. */
 export async function startCore(opts: { options?: Partial<ChatOptions>; deps?: Partial<ChatDeps>; wrapStore?: (store: MessageStore) => MessageStore } = {}): Promise<Core> {
   const store = await createSqlStore({ url: "sqlite::memory:", log: silentLogger });
@@ -75,7 +81,7 @@ export async function startCore(opts: { options?: Partial<ChatOptions>; deps?: P
       presence: createMemoryPresence(routes.has),
       store: opts.wrapStore ? opts.wrapStore(store) : store,
       unread: createMemoryUnread(),
-      groups: await createSqlGroups(store.sql),
+      ...(await groupsOf(store)),
       ids: createSnowflake(1),
       log: silentLogger,
       metrics: createMetrics().core,

@@ -7,7 +7,7 @@ import { createSqlGroups } from "../../lib/adapters/sql/groups.ts";
 import { createSqlStore, type SqlStore } from "../../lib/adapters/sql/store.ts";
 import { createChat, type Chat, type ChatOptions } from "../../lib/core/chat.ts";
 import { createMembership, type Membership } from "../../lib/core/membership.ts";
-import type { Envelope, GroupStore, MessageBus, MessageStore, PresenceStore, SessionRoutes } from "../../lib/core/ports.ts";
+import type { Envelope, GroupReads, GroupStore, MessageBus, MessageStore, PresenceStore, SessionRoutes, UnreadCounters } from "../../lib/core/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { CORE_OPTIONS, driver, type FakeConn } from "./core.ts";
@@ -37,6 +37,10 @@ export interface Member {
 export interface MemoryCluster {
   store: SqlStore;
   groups: GroupStore;
+  /** The members' read positions in groups (the same tables' store). */
+  reads: GroupReads;
+  /** The unread counters every member shares (as the Redis hashes). */
+  unread: UnreadCounters;
   /** The shared route entries: userId → (`<instanceId>#<connId>` → instanceId). */
   routes: Map<string, Map<string, string>>;
   /** Users' marks of possibly missed messages (SessionRoutes.missedSince). */
@@ -64,8 +68,9 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   const live = new Set<string>();
   const timers: Array<{ at: number; fn: () => void }> = [];
   let nextPort = 1;
+  const unread = createMemoryUnread();
   const cluster: MemoryCluster = {
-    store, groups,
+    store, groups, reads: groups, unread,
     routes: new Map(), missed: new Map(), ports: new Set(), presence: new Map(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
     join: (options = {}) => join(options),
     async advance(ms) {
@@ -203,7 +208,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     };
     const chat = createChat(
       {
-        instanceId: id, counts: { set() {} }, bus, routes, unread: createMemoryUnread(), groups, presence: presenceFor(id),
+        instanceId: id, counts: { set() {} }, bus, routes, unread, groups, reads: groups, presence: presenceFor(id),
         store: opts.wrapStore ? opts.wrapStore(store) : store,
         ids: createSnowflake(port, () => cluster.clock.now), log: silentLogger, metrics: createMetrics().core,
         routesTrusted: () => membership.routesTrusted(),

@@ -39,6 +39,9 @@ export const REDIS_DB = {
   browserPresence: 0,
   edits: 0,
   browserEdits: 0,
+  reads: 0,
+  browserReads: 0,
+  browserConversations: 0,
 } as const;
 
 /** The URL of Redis database `db`. */

@@ -21,5 +21,9 @@ export function createMemoryUnread(): UnreadCounters {
     async clear(receiverId, senderId) {
       byReceiver.get(receiverId)?.set(senderId, 0);
     },
+    async set(receiverId, senderId, count) {
+      bump(receiverId, senderId);
+      byReceiver.get(receiverId)!.set(senderId, count);
+    },
   };
 }

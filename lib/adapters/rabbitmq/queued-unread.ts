@@ -51,6 +51,7 @@ export function createQueuedUnread(
     incrementMany: (receiverIds, senderId) => counters.incrementMany(receiverIds, senderId),
     get: (receiverId) => counters.get(receiverId),
     clear: (receiverId, senderId) => counters.clear(receiverId, senderId),
+    set: (receiverId, senderId, count) => counters.set(receiverId, senderId, count),
     /** Starts counting what arrives on `pitayafruits_queue`. */
     consume(): Promise<void> {
       return queue.consumeChatMsgs(async (json) => {

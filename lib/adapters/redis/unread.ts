@@ -69,5 +69,8 @@ export function createRedisUnread(redis: UnreadRedis): RedisUnread {
     async clear(receiverId, senderId) {
       await redis.hset(unreadKey(receiverId), senderId, "0");
     },
+    async set(receiverId, senderId, count) {
+      await redis.hset(unreadKey(receiverId), senderId, String(count));
+    },
   };
 }

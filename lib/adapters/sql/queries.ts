@@ -81,3 +81,22 @@ export function conversationQueries(userId: string, groupIds: readonly string[],
 
 /** Messages by id (the newest of each conversation of a page). */
 export const byIdsQuery = (ids: readonly string[]): Query => [`SELECT ${SELECT_COLS} FROM chat_message WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(", ")})`, [...ids]];
+
+/**
+ * How many messages to `groupId` after `afterMsgId` others than `userId` sent, counted up to `cap`
+ * (a member's unread, recomputed from its read position). Served by the receiver index.
+ */
+export const groupUnreadQuery = (groupId: string, userId: string, afterMsgId: string, cap: number): Query => [
+  `SELECT COUNT(*) AS n FROM (
+     SELECT 1 AS one FROM chat_message WHERE receiver_id = $1 AND id > $2 AND sender_id <> $3 LIMIT $4
+   ) AS m`,
+  [groupId, afterMsgId, userId, cap],
+];
+
+/** The distinct senders of the newest `cap` messages to `groupId` in (`afterMsgId`, `uptoMsgId`]: who a read receipt goes to. */
+export const groupSendersQuery = (groupId: string, afterMsgId: string, uptoMsgId: string, cap: number): Query => [
+  `SELECT DISTINCT m.sender_id FROM (
+     SELECT sender_id FROM chat_message WHERE receiver_id = $1 AND id > $2 AND id <= $3 ORDER BY chat_message.id DESC LIMIT $4
+   ) AS m`,
+  [groupId, afterMsgId, uptoMsgId, cap],
+];

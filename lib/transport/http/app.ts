@@ -13,11 +13,13 @@ import { addEditRoutes, type EditRouteDeps } from "./edit-routes.ts";
 import { addFeatureRoutes, type FeatureRouteDeps } from "./feature-routes.ts";
 import { addGroupRoutes, type GroupRouteDeps } from "./group-routes.ts";
 import { addOpsRoutes, type OpsRouteDeps } from "./ops-routes.ts";
+import { addReadRoutes, type ReadRouteDeps } from "./read-routes.ts";
 import { HttpError, grace, httpErrorOf } from "./respond.ts";
 
 export interface HttpDeps
   extends OpsRouteDeps, BackendRouteDeps, Omit<ChatRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<GroupRouteDeps, "authEnabled">,
-    Omit<FeatureRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<EditRouteDeps, "authEnabled"> {
+    Omit<FeatureRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<EditRouteDeps, "authEnabled">,
+    Omit<ReadRouteDeps, "authEnabled"> {
   store: ChatRouteDeps["store"] & FeatureRouteDeps["store"];
   unread: ChatRouteDeps["unread"] & FeatureRouteDeps["unread"];
   auth: Auth;
@@ -71,6 +73,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   addChatRoutes(app, { ...deps, authEnabled });
   addBackendRoutes(app, deps);
   addFeatureRoutes(app, { ...deps, authEnabled });
+  addReadRoutes(app, { ...deps, authEnabled });
   addEditRoutes(app, { ...deps, authEnabled });
   return app;
 }

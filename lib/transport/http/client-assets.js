@@ -5,12 +5,19 @@ import apiJs from "../../../client/api.js" with { type: "file" };
 import appJs from "../../../client/app.js" with { type: "file" };
 import chatSessionJs from "../../../client/chat-session.js" with { type: "file" };
 import connectionJs from "../../../client/connection.js" with { type: "file" };
+import conversationListJs from "../../../client/conversation-list.js" with { type: "file" };
 import conversationJs from "../../../client/conversation.js" with { type: "file" };
 import formatJs from "../../../client/format.js" with { type: "file" };
+import frameRouterJs from "../../../client/frame-router.js" with { type: "file" };
+import groupReadsJs from "../../../client/group-reads.js" with { type: "file" };
+import groupsJs from "../../../client/groups.js" with { type: "file" };
 import indexHtml from "../../../client/index.html" with { type: "file" };
 import liveStatusJs from "../../../client/live-status.js" with { type: "file" };
 import messageViewJs from "../../../client/message-view.js" with { type: "file" };
+import outboxJs from "../../../client/outbox.js" with { type: "file" };
 import peerListJs from "../../../client/peer-list.js" with { type: "file" };
+import receiptsJs from "../../../client/receipts.js" with { type: "file" };
+import replayJs from "../../../client/replay.js" with { type: "file" };
 import storageJs from "../../../client/storage.js" with { type: "file" };
 import styleCss from "../../../client/style.css" with { type: "file" };
 import unreadBadgesJs from "../../../client/unread-badges.js" with { type: "file" };
@@ -22,12 +29,19 @@ export const CLIENT_FILES = {
   "app.js": appJs,
   "chat-session.js": chatSessionJs,
   "connection.js": connectionJs,
+  "conversation-list.js": conversationListJs,
   "conversation.js": conversationJs,
   "format.js": formatJs,
+  "frame-router.js": frameRouterJs,
+  "group-reads.js": groupReadsJs,
+  "groups.js": groupsJs,
   "index.html": indexHtml,
   "live-status.js": liveStatusJs,
   "message-view.js": messageViewJs,
+  "outbox.js": outboxJs,
   "peer-list.js": peerListJs,
+  "receipts.js": receiptsJs,
+  "replay.js": replayJs,
   "storage.js": storageJs,
   "style.css": styleCss,
   "unread-badges.js": unreadBadgesJs,
