@@ -1,6 +1,7 @@
 // The browser chat client's page: sign-in, conversation list, conversation view, connection indicator,
 // new-group and group-members dialogs.
 import { createChatSession } from "./chat-session.js";
+import { decorateEdits } from "./edit-menu.js";
 import { isSafeMediaUrl, isValidUserId, kindOf, parseUserIds } from "./format.js";
 import { showReadBy } from "./group-reads.js";
 import { createMessageView } from "./message-view.js";
@@ -37,6 +38,7 @@ let membersOf; // the group the members dialog shows
 
 const messageView = createMessageView({ scroller: el.messages, list: el.messageList, onSeen: (key) => chat?.seen(key) });
 messageView.decorate((li, m) => showReadBy(li, chat?.readBy(m) ?? ""));
+decorateEdits(messageView, () => chat?.edits, (li) => chat?.messageAt(li.dataset.key));
 const peerList = createPeerList({ list: el.peers, onOpen: (peer) => openConversation(peer), onMore: () => chat?.moreConversations() });
 
 function notify(text) {

@@ -5,6 +5,7 @@
 // - replay.js: what CONNECT_INIT asks to replay; history pages merged into conversations
 // - receipts.js: read receipts; groups.js: the user's groups; live-status.js: presence and typing
 // - group-reads.js: who read the user's group messages; marking a viewed group read
+// - message-edits.js: recall, edit and delete for me (edit-menu.js draws them)
 // - conversation-list.js: the list with last message and unread counts (unread-badges.js)
 // - conversation.js: one conversation's messages, by msgId; message-view.js draws the open one
 import { createApi } from "./api.js";
@@ -16,6 +17,7 @@ import { SYSTEM, formatChatTime, kindOf, randomId } from "./format.js";
 import { createGroupReads } from "./group-reads.js";
 import { createGroups } from "./groups.js";
 import { createLiveStatus } from "./live-status.js";
+import { createMessageEdits } from "./message-edits.js";
 import { SIGNED, createOutbox } from "./outbox.js";
 import { createReceipts } from "./receipts.js";
 import { createReplay } from "./replay.js";
@@ -84,7 +86,6 @@ export function createChatSession({ me, token = "", ui: target }) {
     send: (frame) => conn.send(frame),
     live: () => conn.live,
     acked(out, ack) {
-      replay.noteSeq(ack.seq);
       const m = convOf(out.receiverId).acked(ack);
       if (m) replay.note(m.msgId);
       list.touch(out.receiverId, convOf(out.receiverId).last(), false);
@@ -134,18 +135,21 @@ export function createChatSession({ me, token = "", ui: target }) {
   }
 
   /**
-   * Changes loaded message `msgId` with `change(m)` (an edit, a recall, a receipt) and redraws it:
-   * the view updates a message element whose `rev` changed. False when the message is not loaded.
+   * Changes loaded message `msgId` with `change(m, conv)` (an edit, a recall, a receipt, a delete for me: `conv.remove(m)`) and
+   * redraws it: the view updates a message element whose `rev` changed. False when the message is not loaded.
    */
   function updateMessage(msgId, change) {
     const found = findMessage(msgId);
     if (!found) return false;
-    change(found.m);
+    const wasLast = found.conv.last() === found.m;
+    change(found.m, found.conv);
     found.m.rev = (found.m.rev ?? 0) + 1;
-    if (found.conv.last() === found.m) list.touch(found.peer, found.m, false);
+    if (wasLast) list.touch(found.peer, found.conv.last(), false); // its preview changed, or (a delete) the one before it shows
     draw(found.peer);
     return true;
   }
+  /** Drops loaded message `msgId` (deleted for this user) and redraws its conversation. */
+  const removeMessage = (msgId) => updateMessage(msgId, (m, conv) => conv.remove(m));
 
   /** The conversation a stored message belongs to: the system's, its group's, or the other user's. */
   function convKeyOf(c) {
@@ -177,12 +181,16 @@ export function createChatSession({ me, token = "", ui: target }) {
   router.onFeature("presence", (_, f) => liveStatus.onFrame(f));
   router.onFeature("typing", (_, f) => liveStatus.onFrame(f));
   router.onFeature("read", (read) => groupReads.onReceipt(read), "reads");
+  const edits = createMessageEdits({
+    router, send: (frame) => conn.send(frame), live: () => conn.live, updateMessage, removeMessage, notify: (text) => ui.notify(text),
+  });
 
   function onLive(ack) {
     lives++;
     replay.started(ack?.seqs);
     liveStatus.onLive();
     groupReads.onLive(openPeer);
+    edits.onInit(ack);
     // A replay cut at REPLAY_MAX (or one the store could not answer) does not hold everything missed.
     const partial = ack?.recovered === false;
     if (partial) ui.notify("Some messages from while you were away were not replayed: they are in each conversation's history.");
@@ -215,8 +223,11 @@ export function createChatSession({ me, token = "", ui: target }) {
       if (f.seq) replay.noteSeq(f.seq); // beside chatMsg, or alone: a place with nothing for this client
       router.route(f, live);
     },
-    onAck: (ack) => outbox.onAck(ack),
-    onError: (err) => outbox.onError(err),
+    onAck(ack) {
+      replay.noteSeq(ack.seq); // a message's or a recall's, edit's or delete's own positions
+      return edits.onAck(ack) || outbox.onAck(ack);
+    },
+    onError: (err) => edits.onError(err) || outbox.onError(err),
     onLive,
   });
   const liveStatus = createLiveStatus({ me, send: (frame) => conn.send(frame), changed: (key) => key === openPeer && draw(key) });
@@ -297,6 +308,10 @@ export function createChatSession({ me, token = "", ui: target }) {
     readBy: (m) => (m.readBy = groupReads.label(m)),
     /** Changes a loaded message by msgId and redraws it (see updateMessage). */
     updateMessage,
+    /** Recall, edit and delete for me (message-edits.js), for the view's message menu. */
+    edits,
+    /** The message of the open conversation with view key `key`, if any. */
+    messageAt: (key) => (openPeer ? convs.get(openPeer)?.all.get(key) : undefined),
     /** Loads page 1 of the open conversation again (after a failure). */
     retryHistory: () => openPeer && void replay.loadNewest(convOf(openPeer)),
     /** Reconnects now instead of waiting for the backoff. */

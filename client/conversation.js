@@ -1,5 +1,6 @@
 // One conversation's messages, merged from history, replay, live frames and own sends; deduped by msgId.
 import { compareIds, kindOf } from "./format.js";
+import { recalled } from "./message-edits.js";
 
 const MEDIA_FIELDS = ["videoPath", "videoWidth", "videoHeight", "videoTimes", "voicePath", "speakVoiceDuration"];
 
@@ -37,6 +38,7 @@ export class Conversation {
     if (known) {
       if (!known.msgId) this.#stored(known, msgId, c.chatTime);
       if (c.isRead) this.#read(known);
+      this.#changed(known, c);
       return { msg: known, added: false };
     }
     const m = {
@@ -54,6 +56,8 @@ export class Conversation {
       seq: this.seq++,
     };
     for (const f of MEDIA_FIELDS) if (c[f] != null) m[f] = c[f];
+    if (c.recalled) m.recalled = true;
+    else if (c.edited) m.edited = true;
     this.all.set(m.key, m);
     this.byMsgId.set(msgId, m);
     if (own && m.clientMsgId) this.byClientId.set(m.clientMsgId, m);
@@ -124,6 +128,24 @@ export class Conversation {
   last() {
     const list = this.messages();
     return list[list.length - 1];
+  }
+
+  /** Drops a message (deleted for this user). */
+  remove(m) {
+    this.all.delete(m.key);
+    if (m.msgId) this.byMsgId.delete(m.msgId);
+    if (m.clientMsgId) this.byClientId.delete(m.clientMsgId);
+  }
+
+  /** A stored copy (history, replay) says the message was recalled or edited since it was loaded. */
+  #changed(m, c) {
+    if (c.recalled && !m.recalled) {
+      recalled(m);
+    } else if (c.edited && !m.recalled && c.msg != null && c.msg !== m.msg) {
+      m.msg = c.msg;
+      m.edited = true;
+    } else return;
+    m.rev = (m.rev ?? 0) + 1;
   }
 
   #stored(m, msgId, chatTime) {

@@ -114,6 +114,7 @@ export function initialsOf(id) {
 
 /** A one-line preview of a message for the conversation list. */
 export function previewOf(m) {
+  if (m.recalled) return "Message recalled";
   switch (m.msgType) {
     case 2: return "Photo";
     case 3: return "Voice message";

@@ -55,6 +55,7 @@ const EnvSchema = v.object({
   PRESENCE_SUBSCRIPTIONS_MAX: v.optional(intIn(1, 100_000), "256"),
   PRESENCE_QUERY_MAX: v.optional(intIn(1, 10_000), "100"),
   TYPING_RATE_PER_CONN: v.optional(intIn(1, 1000), "2"),
+  EDIT_WINDOW_MS: v.optional(intIn(1000, 604_800_000), "120000"),
   BENCH_SEED_STYLE_COUNTS: v.optional(v.picklist(["0", "1"], "must be 0 or 1"), "0"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   WEBHOOK_URL: v.optional(
@@ -124,6 +125,8 @@ export interface Config {
   presenceQueryMax: number;
   /** Typing frames per second per connection (bursts of twice that). */
   typingRatePerConn: number;
+  /** How long after sending its sender may recall or edit a message (ms). */
+  editWindowMs: number;
   /** Benchmark-only: write onlineCounts the seed's way, one lock acquisition per change. */
   benchSeedStyleCounts: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -207,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     presenceSubscriptionsMax: e.PRESENCE_SUBSCRIPTIONS_MAX,
     presenceQueryMax: e.PRESENCE_QUERY_MAX,
     typingRatePerConn: e.TYPING_RATE_PER_CONN,
+    editWindowMs: e.EDIT_WINDOW_MS,
     benchSeedStyleCounts: e.BENCH_SEED_STYLE_COUNTS === "1",
     logLevel: e.LOG_LEVEL,
   };

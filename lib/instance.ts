@@ -43,6 +43,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
       presenceGraceMs: config.presenceGraceMs,
       presenceSubscriptionsMax: config.presenceSubscriptionsMax,
       typingRatePerConn: config.typingRatePerConn,
+      editWindowMs: config.editWindowMs,
     },
   );
   const membership = createMembership({
@@ -67,6 +68,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     broadcast: (text) => chat.broadcast(text),
     sendAs: (senderId, chatMsg) => chat.sendAs(senderId, chatMsg),
     presenceOf: (userIds) => chat.presenceOf(userIds),
+    editAs: (userId, request) => chat.editAs(userId, request),
     markGroupRead: (userId, groupId, msgId) => chat.markGroupRead(userId, groupId, msgId),
     whoRead: (userId, groupId, msgId) => chat.whoRead(userId, groupId, msgId),
     readState: (userId, groupId, page, pageSize) => chat.readState(userId, groupId, page, pageSize),

@@ -2,10 +2,12 @@
 // Redis, RabbitMQ or SQL; the same core runs standalone and in a cluster.
 import { createInFlight } from "../in-flight.ts";
 import type { Logger } from "../log.ts";
-import { knownFeatures, type FeatureRequest } from "../protocol/features.ts";
+import type { EditRequest } from "../protocol/edits.ts";
+import { featureOf, knownFeatures, type FeatureRequest } from "../protocol/features.ts";
 import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
+import { createEdits } from "./edits.ts";
 import type { CoreMetrics, Envelope, GroupReads, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
 import { createPresence } from "./presence.ts";
 import { createReads } from "./reads.ts";
@@ -61,7 +63,11 @@ export interface ChatOptions {
   presenceSubscriptionsMax?: number;
   /** Typing frames per second per connection (default 2; bursts of twice that). */
   typingRatePerConn?: number;
+  /** How long after sending its sender may recall or edit a message (ms, default 2 minutes; lib/core/edits.ts). */
+  editWindowMs?: number;
 }
+
+export const DEFAULT_EDIT_WINDOW_MS = 120_000;
 
 export type Chat = ReturnType<typeof createChat>;
 
@@ -88,6 +94,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     presence: deps.presence, sessions, routeTo: (e, targets) => delivery.routeTo(e, targets), log, now, schedule, track: (work) => void inFlight.track(work),
     graceMs: opts.presenceGraceMs ?? 2500, maxSubscriptions: opts.presenceSubscriptionsMax ?? 256,
   });
+  const editWindowMs = opts.editWindowMs ?? DEFAULT_EDIT_WINDOW_MS;
+  const edits = createEdits({ ...deps, delivery, now, stored: (msg) => send.stored(msg), maxMsgChars: opts.maxMsgChars, editWindowMs });
   const typing = createTyping({ groups: deps.groups, route: (e) => delivery.route(e), now, ratePerConn: opts.typingRatePerConn ?? 2 });
 
   function reply(state: ConnState, text: string, kind: "ack" | "error" | "replay" | "catch_up"): void {
@@ -119,20 +127,27 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
   });
 
-  /** Handles a presence, typing or read frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
+  /** Handles a presence, typing, read, recall, edit or delete frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
   async function handleFeature(state: ConnState, request: FeatureRequest): Promise<string | undefined> {
     metrics.frameIn(request.kind);
     const userId = state.userId;
     if (userId === undefined) return refuse(ErrorCode.NOT_INITIALIZED, "send CONNECT_INIT (msgType 0) first");
-    if (!state.features?.has(request.kind)) {
-      return refuse(ErrorCode.BAD_FRAME, `declare "${request.kind}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
+    const feature = featureOf(request.kind);
+    if (!state.features?.has(feature)) {
+      return refuse(ErrorCode.BAD_FRAME, `declare "${feature}" in CONNECT_INIT's "features" to use ${request.kind} frames`);
     }
     if (request.kind === "reads") {
       const read = await reads.mark(userId, request.receiverId, request.msgId, state.conn.id);
       return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId, ...read }) : undefined;
     }
     if (request.kind === "presence") await presence.subscribe(state, request.subscribe, request.unsubscribe);
-    else await typing.relay(state, userId, request.receiverId, request.stop);
+    else if (request.kind === "typing") await typing.relay(state, userId, request.receiverId, request.stop);
+    else {
+      const saved = await edits.handle(userId, state.conn.id, request);
+      if (!request.clientMsgId) return undefined;
+      const ack = { clientMsgId: request.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime };
+      return encodeAck(saved.seq && state.features?.has("seq") ? { ...ack, seq: saved.seq } : ack); // its event row's positions
+    }
     return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId }) : undefined;
   }
 
@@ -148,7 +163,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       if (declared) state.features = new Set(declared);
       const replay = await connect.init(state, chatMsg, seqs);
       if (replay?.replayed !== undefined) metrics.replayed?.(replay.replayed, replay.recovered ?? false);
-      const ackFeatures = state.features && features ? { features: [...state.features] } : undefined;
+      // A connection that declared "edit" learns the window, so that it offers recall and edit only within it.
+      const ackFeatures = state.features && features ? { features: [...state.features], ...(state.features.has("edit") ? { editWindowMs } : {}) } : undefined;
       return state.closed || !clientMsgId ? undefined : encodeAck({ clientMsgId, ...replay, ...ackFeatures });
     }
     if (type === MsgType.KEEPALIVE) return undefined;
@@ -244,6 +260,9 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
       if (type == null || !CHAT_TYPES.has(type)) return refuse(ErrorCode.BAD_FRAME, `msgType: ${type ?? "(missing)"} is not a chat message type (1–4)`);
       return send.chat(senderId, "backend", decoded.frame.chatMsg);
     },
+
+    /** A recall, edit or delete of `userId` over HTTP: the rules of its frame; every connection of the audience gets it. Throws a Refusal. */
+    editAs: (userId: string, request: EditRequest) => edits.handle(userId, "http", request),
 
     /** Group read state for the HTTP routes: mark read, who read a message, each member's state (lib/core/reads.ts). */
     markGroupRead: (userId: string, groupId: string, msgId: string | undefined) => reads.mark(userId, groupId, msgId),

@@ -1,13 +1,13 @@
 // CONNECT_INIT: binds a connection to its user, makes it routable cluster-wide, counts it online,
 // and replays what the user missed before live traffic.
 import { failureStreak, type Logger } from "../log.ts";
-import { ErrorCode, encodeDataContent, withSeq, type ChatMsg } from "../protocol/frames.ts";
+import { ErrorCode, positionsOnly, withSeq, type ChatMsg } from "../protocol/frames.ts";
 import { EVERYONE, MSG_ID_RULE, isMsgId, userIdProblem } from "../protocol/ids.ts";
 import { snowflakeFloor } from "../protocol/snowflake.ts";
 import type { GroupStore, MessageStore, Seqs, SessionRoutes, StoredMsg } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 import { CATCH_UP_LOOKBACK_MS, CATCH_UP_SLACK_MS } from "./route-cache.ts";
-import { frameTimeOf } from "./send.ts";
+import { framesOf } from "./edits.ts";
 import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
 
 export interface ConnectDeps {
@@ -44,6 +44,8 @@ export interface ConnectDeps {
   userLeft?(userId: string): void;
 }
 
+const declaresEdits = (state: ConnState) => state.features?.has("edit") ?? false;
+
 /** At most this many catch-up reads at once (a reconnect storm queues the rest). */
 const CATCH_UPS_AT_ONCE = 8;
 /** Most messages one catch-up sends (it covers a few seconds). */
@@ -62,10 +64,14 @@ export interface Replayed {
   seqs?: Record<string, number>;
 }
 
-/** A stored message as a connection gets it: with its positions when it declared "seq". */
-function frameFor(state: ConnState, m: StoredMsg): string {
-  const frame = encodeDataContent({ chatMsg: m, chatTime: frameTimeOf(m), extend: null });
-  return m.seq && state.features?.has("seq") ? withSeq(frame, m.seq) : frame;
+/**
+ * Stored rows as one connection gets them (lib/core/edits.ts): with their positions when it declared
+ * "seq", and then a row it does not get (an event without "edit", a message it deleted for
+ * itself) still holds its place, as a frame of positions only.
+ */
+function framesFor(state: ConnState, rows: readonly StoredMsg[], sent?: ReadonlySet<string>): string[] {
+  if (!state.features?.has("seq")) return framesOf(rows, declaresEdits(state), sent);
+  return framesOf(rows, declaresEdits(state), sent, (m, frame) => (m.seq ? withSeq(frame, m.seq) : frame), (m) => (m.seq ? positionsOnly(m.seq) : undefined));
 }
 
 export function createConnect(deps: ConnectDeps) {
@@ -87,10 +93,7 @@ export function createConnect(deps: ConnectDeps) {
       const recent = from
         ? (await deps.store.since(userId, [...groups, EVERYONE], from, undefined, CATCH_UP_MAX)).messages
         : await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
-      const seen = state.seen ?? new Set();
-      for (const m of recent) {
-        if (!seen.has(m.msgId)) deps.caughtUp(state, frameFor(state, m));
-      }
+      for (const text of framesFor(state, recent, state.seen)) deps.caughtUp(state, text);
       catchUps.ok();
     } catch (err) {
       catchUps.fail({ err });
@@ -167,7 +170,8 @@ export function createConnect(deps: ConnectDeps) {
         }
       }
       state.held = undefined;
-      for (const m of missed) deps.replayed(state, frameFor(state, m));
+      // Event rows (recall, edit, delete) only to a connection that declared "edit" (lib/core/edits.ts).
+      for (const text of framesFor(state, missed)) deps.replayed(state, text);
       const result: Replayed = asked ? { replayed: missed.length, recovered: complete } : {};
       return seqs ? { ...result, seqs } : result;
     } catch (err) {

@@ -2,7 +2,7 @@
 // its audience.
 import { createInFlight } from "../in-flight.ts";
 import { failureStreak, type Logger } from "../log.ts";
-import { withSeq } from "../protocol/frames.ts";
+import { positionsOnly, withSeq } from "../protocol/frames.ts";
 import type { Audience, CoreMetrics, Envelope, MessageBus, SessionRoutes } from "./ports.ts";
 import { FRESH_MS, type RouteCache } from "./route-cache.ts";
 import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
@@ -35,11 +35,16 @@ export function createDelivery(deps: DeliveryDeps) {
 
   function local({ audience, except, frame, feature, seq }: Envelope, origin: "local" | "remote"): void {
     let framed: string | undefined; // with its positions, made once for the connections that declared "seq"
+    let withheld: string | undefined;
     const send = (userId: string) => {
       for (const s of sessions.connsOf(userId) ?? []) {
         if (s.conn.id === except) continue;
-        // A feature frame only to connections that declared it: a seed client never sees one.
-        if (feature && !s.features?.has(feature)) continue;
+        // A feature frame only to connections that declared it: a seed client never sees one. One
+        // with positions (a stored event) leaves them to a connection that declared "seq".
+        if (feature && !s.features?.has(feature)) {
+          if (seq && s.features?.has("seq")) sendTo(s, (withheld ??= positionsOnly(seq)));
+          continue;
+        }
         sendTo(s, seq && s.features?.has("seq") ? (framed ??= withSeq(frame, seq)) : frame);
         metrics.delivered(origin);
       }

@@ -17,7 +17,21 @@ export type Seqs = Readonly<Record<string, number>>;
  * A message as stored: `msgId`, `senderId`, `receiverId`, `msgType`, `chatTime` always set; `seq`
  * once stored (not a ChatMsg field: frames carry it beside chatMsg, to clients that declared "seq").
  */
-export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string; seq?: Seqs };
+export type StoredMsg = ChatMsg & { msgId: string; senderId: string; receiverId: string; msgType: number; chatTime: string; seq?: Seqs } & EditMarks;
+
+/**
+ * This project's marks of recall and edit (lib/core/edits.ts): on an event row, the message it
+ * names (`refId`); on a message, what happened to it since (`recalled`: its msg is "" and its
+ * media paths gone; `edited`: msg is the newest text).
+ */
+export interface EditMarks {
+  refId?: string;
+  recalled?: boolean;
+  edited?: boolean;
+}
+
+/** What a recall or edit does to the message it names (applied after its event row is stored). */
+export type EditChange = { msgId: string; eventId: string } & ({ recall: true } | { recall?: false; msg: string });
 
 export interface SaveResult {
   msgId: string;
@@ -47,6 +61,7 @@ export interface MessageStore {
   /**
    * Both directions between two users, page 1 newest; rows oldest first within the page. With a
    * group id as `userB`, every message to the group; with "system", the broadcasts `userA` got.
+   * Never event rows (recall, edit, delete: lib/protocol/edits.ts), nor what `userA` deleted for itself.
    */
   history(userA: string, userB: string, page: number, pageSize: number): Promise<{ records: number; rows: StoredMsg[] }>;
   /**
@@ -66,6 +81,13 @@ export interface MessageStore {
   get(msgId: string): Promise<StoredMsg | undefined>;
   /** Marks a message read; false when no such message. */
   markRead(msgId: string): Promise<boolean>;
+  /**
+   * Applies a recall or edit to its message; idempotent. A recall wins over any edit; of two
+   * edits the later event's text stays, whatever order they are applied in.
+   */
+  applyEdit(change: EditChange): Promise<void>;
+  /** Hides a message from `userId`'s history (delete for me); idempotent. */
+  hide(userId: string, msgId: string): Promise<void>;
   /**
    * The conversations of `userId` newest first: every peer it exchanged a 1:1 message with, and
    * each of `groupIds` with a message, with the newest message of each (the newest row of the

@@ -70,6 +70,9 @@ export function createRouteCache(deps: {
 
 const MSG_ID = /"msgId":"(\d+)"/;
 const SIGNED = /"msgType":8[,}]/;
+// A recall, edit or delete frame (lib/protocol/edits.ts) names its event first, then its target
+// (anywhere in the frame: something may come before it, e.g. positions).
+const EVENT_ID = /"(?:recall|edit|delete)":\{"eventId":"(\d+)"/;
 
 /**
  * The msgId of a frame sent to a connection (a chat message, a replayed one, an ack), not of a
@@ -77,6 +80,10 @@ const SIGNED = /"msgType":8[,}]/;
  * JSON escapes quotes inside strings, so the patterns only match keys.
  */
 export function sentMsgIdOf(text: string): string | undefined {
+  if (!text.startsWith('{"chatMsg"')) {
+    const event = EVENT_ID.exec(text);
+    if (event) return event[1];
+  }
   const m = MSG_ID.exec(text);
   return m && !SIGNED.test(text) ? m[1] : undefined;
 }

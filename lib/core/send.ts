@@ -128,6 +128,9 @@ export function createSend(deps: SendDeps) {
   }
 
   return {
+    /** Stores one row within the store's bound; throws a Refusal (BAD_FRAME, UNAVAILABLE) the sender is told about. */
+    stored,
+
     /**
      * Sends `chatMsg` from `senderId` on connection `connId`; resolves to what the ack names once
      * the message is stored and handed on. Throws a Refusal the sender is told about.

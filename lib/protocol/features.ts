@@ -1,12 +1,13 @@
 // This project's frames beyond the seed's DataContent: the features a connection declares at
-// CONNECT_INIT, and the presence, typing and group read frames. They go only to connections that declared
-// them, so a client of the seed never receives a frame it does not know.
+// CONNECT_INIT, and the presence, typing and group read frames (recall, edit and delete: ./edits.ts).
+// They go only to connections that declared them, so a client of the seed never receives a frame it does not know.
 import * as v from "valibot";
+import { decodeEdit, editKindOf, type EditRequest } from "./edits.ts";
 import { EVERYONE, GROUP_ID, GROUP_ID_RULE, MSG_ID_RULE, USER_ID, USER_ID_RULE, isGroupId, isMsgId } from "./ids.ts";
 import { firstIssue, text } from "./values.ts";
 
 /** Features a connection may declare in CONNECT_INIT's `"features"` (unknown names are ignored). */
-export const FEATURES = ["presence", "typing", "reads", "seq"] as const;
+export const FEATURES = ["presence", "typing", "reads", "edit", "seq"] as const;
 export type Feature = (typeof FEATURES)[number];
 const KNOWN: ReadonlySet<string> = new Set(FEATURES);
 
@@ -86,11 +87,16 @@ const ReadRequestSchema = v.object({
 export type FeatureRequest =
   | { kind: "presence"; subscribe: string[]; unsubscribe: string[]; clientMsgId?: string | null }
   | { kind: "typing"; receiverId: string; stop: boolean; clientMsgId?: string | null }
-  | { kind: "reads"; receiverId: string; msgId: string; clientMsgId?: string | null };
+  | { kind: "reads"; receiverId: string; msgId: string; clientMsgId?: string | null }
+  | EditRequest;
+
+/** The feature a request needs declared: recall, edit and delete are all "edit". */
+export const featureOf = (kind: FeatureRequest["kind"]): Feature => (kind === "recall" || kind === "edit" || kind === "delete" ? "edit" : kind);
 
 /** True when a parsed frame is one of this project's feature frames (no `chatMsg`, a feature key). */
 export function isFeatureFrame(json: unknown): json is Record<string, unknown> {
-  return typeof json === "object" && json !== null && !("chatMsg" in json) && ("presence" in json || "typing" in json || "read" in json);
+  return typeof json === "object" && json !== null && !("chatMsg" in json)
+    && ("presence" in json || "typing" in json || "read" in json || editKindOf(json as Record<string, unknown>) !== undefined);
 }
 
 /** The refused frame's clientMsgId, when it is a usable one (the error names it). */
@@ -113,6 +119,8 @@ export function decodeFeature(json: Record<string, unknown>): { ok: true; reques
     const { receiverId, msgId, clientMsgId } = r.output.read;
     return { ok: true, request: { kind: "reads", receiverId, msgId, clientMsgId } };
   }
+  const edit = "typing" in json ? undefined : editKindOf(json);
+  if (edit) return decodeEdit(json, edit);
   const t = v.safeParse(TypingRequestSchema, json);
   if (!t.success) return { ok: false, message: firstIssue(t.issues, "frame"), clientMsgId: usableClientMsgId(json.typing) };
   const { receiverId, stop = false, clientMsgId } = t.output.typing;

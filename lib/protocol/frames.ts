@@ -189,13 +189,19 @@ export function encodeDataContent(dc: { chatMsg: ChatMsg; chatTime: string; exte
  */
 export const withSeq = (frame: string, seq: Readonly<Record<string, number>>): string => `{"seq":${JSON.stringify(seq)},${frame.slice(1)}`;
 
+/**
+ * A stored row's positions alone, `{"seq":{…}}`: what a connection that declared "seq" gets in the
+ * place of a row it does not get (an event of a feature it did not declare), so that it sees no gap.
+ */
+export const positionsOnly = (seq: Readonly<Record<string, number>>): string => JSON.stringify({ seq });
+
 export function encodeError(code: ErrorCode, message: string, clientMsgId?: string | null): string {
   return JSON.stringify({ error: clientMsgId ? { code, message, clientMsgId } : { code, message } });
 }
 
 /** An ack; a CONNECT_INIT's with a replay also says how many it replayed and whether that is all (`recovered`). */
 export function encodeAck(ack: {
-  clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[]; unread?: number;
+  clientMsgId: string; msgId?: string; chatTime?: string; replayed?: number; recovered?: boolean; features?: readonly string[]; editWindowMs?: number; unread?: number;
   /** CONNECT_INIT with "seq": the last position of each of the user's timelines, read just before the replay. */
   seqs?: Readonly<Record<string, number>>;
   /** A chat message's, to a connection with "seq": its positions (as other devices get them beside chatMsg). */

@@ -45,3 +45,8 @@ export function snowflakeFloor(ms: number): string {
   const t = BigInt(Math.floor(ms)) - EPOCH_MS;
   return t > 0n ? (t << 22n).toString() : "0";
 }
+
+/** When a snowflake id was made (ms since the epoch). */
+export function snowflakeTime(id: string): number {
+  return Number((BigInt(id) >> 22n) + EPOCH_MS);
+}

@@ -145,3 +145,9 @@ describe("a stale entry and the catch-up", () => {
     expect(texts(bob2).slice(0, 1)).toEqual(["looked up again"]);
   });
 });
+
+test("a recall, edit or delete frame counts as sent under its event's id, not its target's", () => {
+  expect(sentMsgIdOf('{"recall":{"eventId":"22","msgId":"11","senderId":"a","receiverId":"b","chatTime":"t"}}')).toBe("22");
+  expect(sentMsgIdOf('{"seq":{"b":3},"edit":{"eventId":"23","msgId":"11","senderId":"a","receiverId":"b","chatTime":"t","msg":"x"}}')).toBe("23");
+  expect(sentMsgIdOf('{"chatMsg":{"msg":"\\"recall\\":{\\"eventId\\":\\"9\\"","msgId":"12"}}')).toBe("12");
+});

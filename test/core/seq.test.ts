@@ -140,3 +140,23 @@ test("the catch-up after a stale route entry reads from positions: an instance 1
   // By the fast clock, "created since 2 s before the route write" began 13 s after this message's id.
   expect(chats(bob).map((f) => [f.chatMsg.msg, f.seq.bob])).toEqual([["while a's entry was stale", 2]]);
 });
+
+test("a recall has positions too: with edit its frame carries them; a connection with seq but not edit gets them alone, live and in replay; the ack gives the recaller its own", async () => {
+  c = await startMemoryCluster();
+  const a = await c.join();
+  const alice = await seqConn(a, "alice", { features: ["seq", "edit"] });
+  const bobEdit = await seqConn(a, "bob", { features: ["seq", "edit"] });
+  const bobPlain = await seqConn(a, "bob");
+  const bobSeed = await a.connect("bob");
+  await a.send(alice, words("alice", "bob", "oops", "m1"));
+  const msgId = ackOf(alice, "m1").msgId;
+  await a.send(alice, { recall: { msgId, clientMsgId: "r1" } });
+  expect(ackOf(alice, "r1").seq).toEqual({ bob: 2, alice: 2 });
+  expect(bobEdit.sent.filter((f) => f.recall).map((f) => [f.recall.msgId, f.seq])).toEqual([[msgId, { bob: 2, alice: 2 }]]);
+  // Positions only: no gap at 2 for a connection that does not know recall frames.
+  expect(bobPlain.sent.filter((f) => f.seq && !f.chatMsg && !f.ack)).toEqual([{ seq: { bob: 2, alice: 2 } }]);
+  expect(bobSeed.sent.filter((f) => f.seq || f.recall)).toEqual([]);
+  // The same in a replay after position 0: the message (as it now is: recalled) and then the event's place.
+  const again = await seqConn(a, "bob", { seqs: { bob: 0 } });
+  expect(again.sent.filter((f) => f.seq && !f.ack).map((f) => (f.chatMsg ? ["message", f.seq.bob] : ["place", f.seq.bob]))).toEqual([["message", 1], ["place", 2]]);
+});

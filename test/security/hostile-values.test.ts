@@ -84,6 +84,10 @@ const WS_CORPUS: Array<[string, (cid: string) => string, Reply]> = [
   ["typing to a receiver with NUL", (cid) => JSON.stringify({ typing: { receiverId: "bob\u0000", clientMsgId: cid } }), "BAD_FRAME"],
   ["typing without the declared feature", (cid) => JSON.stringify({ typing: { receiverId: "bob", clientMsgId: cid } }), "BAD_FRAME"],
   ["presence of a SQL id", (cid) => JSON.stringify({ presence: { subscribe: ["' OR 1=1 --"], clientMsgId: cid } }), "BAD_FRAME"],
+  ["recall a 20-digit msgId", (cid) => JSON.stringify({ recall: { msgId: "99999999999999999999", clientMsgId: cid } }), "BAD_FRAME"],
+  ["recall a SQL msgId", (cid) => JSON.stringify({ recall: { msgId: "1 OR 1=1", clientMsgId: cid } }), "BAD_FRAME"],
+  ["edit with an object as msg", (cid) => JSON.stringify({ edit: { msgId: "1", msg: { a: 1 }, clientMsgId: cid } }), "BAD_FRAME"],
+  ["delete without the declared feature", (cid) => JSON.stringify({ delete: { msgId: "1", clientMsgId: cid } }), "BAD_FRAME"],
   ["features that are not strings", (cid) => JSON.stringify({ chatMsg: { msgType: 9, clientMsgId: cid }, features: [{}] }), "BAD_FRAME"],
 ];
 

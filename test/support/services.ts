@@ -37,6 +37,8 @@ export const REDIS_DB = {
   hosts: 0, // test/partition and bench/partition-soak.ts
   features: 0,
   browserPresence: 0,
+  edits: 0,
+  browserEdits: 0,
   reads: 0,
   browserReads: 0,
   browserConversations: 0,

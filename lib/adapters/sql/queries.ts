@@ -1,6 +1,7 @@
 // The reads of chat_message as SQL text and parameters, apart from running them, so that a test can
 // ask each database for its plan (test/store/query-plans.test.ts: every query is served by an index).
 import { EVERYONE, SYSTEM_SENDER, isGroupId } from "../../protocol/ids.ts";
+import { shownTo } from "./edits.ts";
 import { SELECT_COLS } from "./rows.ts";
 
 export type Query = [text: string, params: unknown[]];
@@ -10,11 +11,12 @@ export type Query = [text: string, params: unknown[]];
  * group id as `b` every message to the group; with "system" the broadcasts `a` got.
  */
 export function historyQueries(a: string, b: string, page: number, pageSize: number): { count: Query; page: Query } {
+  // Messages only, none `a` deleted for itself (lib/adapters/sql/edits.ts); parameters ascending in the text.
   const [where, params] = isGroupId(b)
-    ? ["receiver_id = $1", [b]]
+    ? [`receiver_id = $1 AND ${shownTo("$2")}`, [b, a]]
     : b === SYSTEM_SENDER
-      ? [`(receiver_id = $1 OR receiver_id = '${EVERYONE}') AND sender_id = $2`, [a, b]]
-      : ["(sender_id = $1 AND receiver_id = $2) OR (sender_id = $2 AND receiver_id = $1)", [a, b]];
+      ? [`(receiver_id = $1 OR receiver_id = '${EVERYONE}') AND sender_id = $2 AND ${shownTo("$1")}`, [a, b]]
+      : [`((sender_id = $1 AND receiver_id = $2) OR (sender_id = $2 AND receiver_id = $1)) AND ${shownTo("$1")}`, [a, b]];
   const k = params.length;
   return {
     count: [`SELECT COUNT(*) AS n FROM chat_message WHERE ${where}`, params],

@@ -1,11 +1,12 @@
 // Rows of chat_message to and from StoredMsg.
 import type { StoredMsg } from "../../core/ports.ts";
 import { seqsOf } from "./timelines.ts";
+import { EDITED, RECALLED } from "./edits.ts";
 
 /** The columns a query selects, the id as text (a BIGINT beyond 2^53 keeps its digits). */
 export const SELECT_COLS = `CAST(id AS TEXT) AS id, sender_id, receiver_id, receiver_type, msg, msg_type, chat_time,
   show_msg_date_time_flag, video_path, video_width, video_height, video_times, voice_path,
-  speak_voice_duration, is_read, client_msg_id, receiver_seq, sender_seq`;
+  speak_voice_duration, is_read, client_msg_id, CAST(ref_id AS TEXT) AS ref_id, edit_state, receiver_seq, sender_seq`;
 
 export type Row = ReturnType<typeof toRow>;
 
@@ -27,6 +28,7 @@ export function toRow(m: StoredMsg) {
     speak_voice_duration: m.speakVoiceDuration ?? null,
     is_read: m.isRead ? 1 : 0,
     client_msg_id: m.clientMsgId ?? null,
+    ref_id: m.refId ?? null,
     // Given by the writer in the transaction that inserts the row (timelines.ts).
     receiver_seq: null as number | null,
     sender_seq: null as number | null,
@@ -52,6 +54,10 @@ export function fromRow(r: any): StoredMsg {
   if (r.voice_path != null) msg.voicePath = r.voice_path;
   if (r.speak_voice_duration != null) msg.speakVoiceDuration = Number(r.speak_voice_duration);
   if (r.client_msg_id != null) msg.clientMsgId = r.client_msg_id;
+  if (r.ref_id != null) msg.refId = String(r.ref_id);
+  const state = r.edit_state == null ? 0 : Number(r.edit_state);
+  if (state === EDITED) msg.edited = true;
+  else if (state === RECALLED) msg.recalled = true;
   return msg;
 }
 

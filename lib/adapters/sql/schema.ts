@@ -3,6 +3,7 @@ import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SEQ_TABLE_DDL } from "./timelines.ts";
+import { HIDDEN_TABLE } from "./edits.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -24,6 +25,11 @@ export const COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ["speak_voice_duration", "INTEGER"],
   ["is_read", "SMALLINT NOT NULL DEFAULT 0"],
   ["client_msg_id", "VARCHAR(64)"],
+  // Recall and edit (lib/adapters/sql/edits.ts): an event row's target; a message's state
+  // (1 edited, 2 recalled) and the event that set it.
+  ["ref_id", "BIGINT"],
+  ["edit_state", "SMALLINT"],
+  ["edit_id", "BIGINT"],
   // Positions in the receiver's and the sender's timelines (lib/adapters/sql/timelines.ts).
   ["receiver_seq", "BIGINT"],
   ["sender_seq", "BIGINT"],
@@ -75,5 +81,6 @@ export async function migrate(sql: SQL, dialect: Dialect): Promise<void> {
   }
   for (const ddl of INDEXES) await sql.unsafe(ddl);
   await sql.unsafe(SEQ_TABLE_DDL);
+  await sql.unsafe(HIDDEN_TABLE);
 }
 

@@ -1,7 +1,9 @@
 // The message store over Bun.SQL: SQLite (default) or PostgreSQL, with batched, durable writes
 // (lib/adapters/sql/writer.ts) and the reads of history, replay and receipts.
 import type { SQL } from "bun";
-import type { MessageStore, StoredMsg } from "../../core/ports.ts";
+import type { Conversation, MessageStore, StoredMsg } from "../../core/ports.ts";
+import { isEventType } from "../../protocol/edits.ts";
+import { applyEditQuery, hiddenAmongQuery, hideQuery } from "./edits.ts";
 import type { Logger } from "../../log.ts";
 import { isMsgId } from "../../protocol/ids.ts";
 import { fromRow, fromRowWithSeq, toRow } from "./rows.ts";
@@ -62,6 +64,27 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
   });
   let closed = false;
 
+  /**
+   * A conversation's newest row may be an event (a recall, an edit, a delete: their rows keep the
+   * index-only plan of the conversation list) or a message `userId` deleted for itself: then its
+   * newest message shown in history takes its place, and one with none is left out. Rare: one
+   * extra read per such conversation.
+   */
+  async function shownLast(userId: string, found: Conversation[]): Promise<Conversation[]> {
+    const ids = found.map((c) => c.last.msgId);
+    const hidden = ids.length ? new Set((await sql.unsafe(...hiddenAmongQuery(userId, ids))).map((r: any) => String(r.id))) : new Set();
+    const out: Conversation[] = [];
+    for (const c of found) {
+      if (!isEventType(c.last.msgType) && !hidden.has(c.last.msgId)) out.push(c);
+      else {
+        const q = historyQueries(userId, c.conversationId, 1, 1);
+        const [last] = (await sql.unsafe(...q.page)).map(fromRow);
+        if (last) out.push({ conversationId: c.conversationId, last });
+      }
+    }
+    return out;
+  }
+
   return {
     dialect,
     sql,
@@ -104,11 +127,12 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
       if (!top.length) return { records, rows: [] };
       const ids: string[] = top.map((r: any) => r.last_id as string);
       const byId = new Map((await sql.unsafe(...byIdsQuery(ids))).map((r: any) => [String(r.id), fromRow(r)]));
-      const rows = top.flatMap((r: any) => {
+      const found = top.flatMap((r: any) => {
         const last = byId.get(r.last_id);
         return last ? [{ conversationId: r.cid as string, last }] : [];
       });
-      return { records, rows };
+      const rows = await shownLast(userId, found);
+      return { records: records - (found.length - rows.length), rows };
     },
     async get(msgId) {
       if (!isMsgId(msgId)) return undefined;
@@ -118,6 +142,12 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
     async adopt(msg) {
       // With its positions, as the writer gives them (a seed instance's message is replayed by seq too).
       return (await rowWriter([toRow(msg)])).has(msg.msgId);
+    },
+    async applyEdit(change) {
+      if (isMsgId(change.msgId)) await sql.unsafe(...applyEditQuery(change));
+    },
+    async hide(userId, msgId) {
+      if (isMsgId(msgId)) await sql.unsafe(...hideQuery(userId, msgId));
     },
     async markRead(msgId) {
       if (!isMsgId(msgId)) return false;

@@ -9,6 +9,7 @@ import { bearerToken, type Auth } from "../auth.ts";
 import { addBackendRoutes, type BackendRouteDeps } from "./backend-routes.ts";
 import { addChatRoutes, type ChatRouteDeps } from "./chat-routes.ts";
 import { addClientRoutes } from "./client-files.ts";
+import { addEditRoutes, type EditRouteDeps } from "./edit-routes.ts";
 import { addFeatureRoutes, type FeatureRouteDeps } from "./feature-routes.ts";
 import { addGroupRoutes, type GroupRouteDeps } from "./group-routes.ts";
 import { addOpsRoutes, type OpsRouteDeps } from "./ops-routes.ts";
@@ -17,7 +18,8 @@ import { HttpError, grace, httpErrorOf } from "./respond.ts";
 
 export interface HttpDeps
   extends OpsRouteDeps, BackendRouteDeps, Omit<ChatRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<GroupRouteDeps, "authEnabled">,
-    Omit<FeatureRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<ReadRouteDeps, "authEnabled"> {
+    Omit<FeatureRouteDeps, "authEnabled" | "groups" | "store" | "unread">, Omit<EditRouteDeps, "authEnabled">,
+    Omit<ReadRouteDeps, "authEnabled"> {
   store: ChatRouteDeps["store"] & FeatureRouteDeps["store"];
   unread: ChatRouteDeps["unread"] & FeatureRouteDeps["unread"];
   auth: Auth;
@@ -72,5 +74,6 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   addBackendRoutes(app, deps);
   addFeatureRoutes(app, { ...deps, authEnabled });
   addReadRoutes(app, { ...deps, authEnabled });
+  addEditRoutes(app, { ...deps, authEnabled });
   return app;
 }

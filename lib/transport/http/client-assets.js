@@ -7,12 +7,14 @@ import chatSessionJs from "../../../client/chat-session.js" with { type: "file" 
 import connectionJs from "../../../client/connection.js" with { type: "file" };
 import conversationListJs from "../../../client/conversation-list.js" with { type: "file" };
 import conversationJs from "../../../client/conversation.js" with { type: "file" };
+import editMenuJs from "../../../client/edit-menu.js" with { type: "file" };
 import formatJs from "../../../client/format.js" with { type: "file" };
 import frameRouterJs from "../../../client/frame-router.js" with { type: "file" };
 import groupReadsJs from "../../../client/group-reads.js" with { type: "file" };
 import groupsJs from "../../../client/groups.js" with { type: "file" };
 import indexHtml from "../../../client/index.html" with { type: "file" };
 import liveStatusJs from "../../../client/live-status.js" with { type: "file" };
+import messageEditsJs from "../../../client/message-edits.js" with { type: "file" };
 import messageViewJs from "../../../client/message-view.js" with { type: "file" };
 import outboxJs from "../../../client/outbox.js" with { type: "file" };
 import peerListJs from "../../../client/peer-list.js" with { type: "file" };
@@ -32,12 +34,14 @@ export const CLIENT_FILES = {
   "connection.js": connectionJs,
   "conversation-list.js": conversationListJs,
   "conversation.js": conversationJs,
+  "edit-menu.js": editMenuJs,
   "format.js": formatJs,
   "frame-router.js": frameRouterJs,
   "group-reads.js": groupReadsJs,
   "groups.js": groupsJs,
   "index.html": indexHtml,
   "live-status.js": liveStatusJs,
+  "message-edits.js": messageEditsJs,
   "message-view.js": messageViewJs,
   "outbox.js": outboxJs,
   "peer-list.js": peerListJs,
