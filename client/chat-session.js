@@ -102,7 +102,12 @@ export function createChatSession({ me, token = "", ui: target }) {
     me, api, store,
     stopped: () => stopped,
     listed: (id) => list.has(id),
-    touch: (id) => list.touch(id, convs.get(id)?.last(), true),
+    // A group the list does not show yet: placed by its newest message if one is loaded, else last
+    // (not "as of now": the list's own page, perhaps still on its way, places it by its message).
+    touch(id) {
+      const last = convs.get(id)?.last();
+      list.touch(id, last, !!last);
+    },
     keys: () => [...list.entries().map((p) => p.id), ...convs.keys()],
     left(id) {
       const dropped = outbox.drop(id); // this user's unsent messages to it will not be sent
