@@ -3,7 +3,9 @@
 // written by the store's writer like any message (lib/core/edits.ts).
 import type { EditChange } from "../../core/ports.ts";
 import { EventType } from "../../protocol/edits.ts";
-import type { Query } from "./queries.ts";
+
+/** SQL text and its parameters (the shape of queries.ts's Query, which imports this file's shownTo). */
+type Query = [text: string, params: unknown[]];
 
 /** chat_message.edit_state of an edited message. */
 export const EDITED = 1;
