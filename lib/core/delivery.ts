@@ -71,6 +71,9 @@ export function createDelivery(deps: DeliveryDeps) {
       const cached = deps.cache && createdAt !== undefined && deps.now() - createdAt < FRESH_MS;
       const targets = (await (cached ? deps.cache! : deps.routes).lookup(users)).filter((id) => id !== deps.instanceId);
       lookups.ok();
+      // Distrusted while the lookup was under way (its store came back empty, and answered it after
+      // that was known: ioredis sends what waited only after its "ready"): broadcast instead.
+      if (!deps.routesTrusted()) return "all";
       return targets;
     } catch (err) {
       // Without session routes (Redis down), broadcast: every instance delivers to whom it holds.

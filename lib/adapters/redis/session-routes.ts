@@ -60,8 +60,9 @@ export function createRedisSessionRoutes(options: RedisSessionRoutesOptions): Re
   let closed = false;
 
   const ensureUp = () => {
-    // ioredis would queue commands until it reconnects; a chat message should fail fast instead.
-    if (redis.status === "reconnecting" || redis.status === "close" || redis.status === "end") {
+    // ioredis would queue commands until it reconnects, and send them once the reconnected (perhaps
+    // empty) Redis is ready; a chat message should fail fast (and be broadcast) instead.
+    if (redis.status !== "ready") {
       throw new RedisUnavailableError(redis.status);
     }
   };
