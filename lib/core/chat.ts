@@ -1,14 +1,15 @@
-// The chat core: frames in, deliveries out. Knows the ports (lib/core/ports.ts), not ZooKeeper,
-// Redis, RabbitMQ or SQL; the same core runs standalone and in a cluster.
+// The chat core: frames in, deliveries out. Knows the ports (lib/core/ports.ts; what it is given and
+// its options: chat-config.ts), not ZooKeeper, Redis, RabbitMQ or SQL; the same core runs standalone
+// and in a cluster.
 import { createInFlight } from "../in-flight.ts";
-import type { Logger } from "../log.ts";
 import type { EditRequest } from "../protocol/edits.ts";
 import { featureOf, knownFeatures, type FeatureRequest } from "../protocol/features.ts";
 import { CHAT_TYPES, ErrorCode, MsgType, decodeClient, decodeValue, encodeAck, encodeError, type DataContent } from "../protocol/frames.ts";
+import { DEFAULT_EDIT_WINDOW_MS, type ChatDeps, type ChatOptions } from "./chat-config.ts";
 import { createConnect } from "./connect.ts";
 import { createDelivery } from "./delivery.ts";
 import { createEdits } from "./edits.ts";
-import type { CoreMetrics, Envelope, GroupReads, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, OnlineCounts, PresenceStore, SaveResult, SessionRoutes, UnreadCounters } from "./ports.ts";
+import type { Envelope, SaveResult } from "./ports.ts";
 import { createPresence } from "./presence.ts";
 import { createReads } from "./reads.ts";
 import { createReceipts } from "./receipts.ts";
@@ -18,56 +19,7 @@ import { createSend } from "./send.ts";
 import { LocalSessions, sendTo, type Conn, type ConnState } from "./sessions.ts";
 import { createTyping } from "./typing.ts";
 
-export interface ChatDeps {
-  instanceId: string;
-  counts: OnlineCounts;
-  bus: MessageBus;
-  routes: Pick<SessionRoutes, "add" | "remove" | "lookup" | "missedSince">;
-  store: MessageStore;
-  unread: UnreadCounters;
-  groups: GroupStore;
-  /** Group members' read positions (lib/core/reads.ts). */
-  reads: GroupReads;
-  presence: PresenceStore;
-  ids: Ids;
-  log: Logger;
-  metrics: CoreMetrics;
-  /** False while route lookups may miss entries (see lib/core/membership.ts); default always true. */
-  routesTrusted?: () => boolean;
-  /** The clock (ms); default Date.now. */
-  now?: () => number;
-  /** Runs `fn` in `ms`; default an unref'd setTimeout. */
-  schedule?: (fn: () => void, ms: number) => void;
-  /** Told of each new message once it is handed on (webhooks). */
-  hooks?: MessageHooks;
-}
-
-export interface ChatOptions {
-  /** "direct": publish only to instances holding the users; "fanout": to every instance. */
-  routing: "direct" | "fanout";
-  /** Most messages replayed on one CONNECT_INIT. */
-  replayMax: number;
-  /** Connections one user may hold on this instance. */
-  maxConnsPerUser: number;
-  /** Longest `msg` in characters. */
-  maxMsgChars: number;
-  /** Hand a resend's stored message on again (a cluster: see lib/core/send.ts). */
-  redeliverResends: boolean;
-  /** Lifetime of route cache entries in ms, 0 for none (lib/core/route-cache.ts; direct routing only). */
-  routeCacheMs: number;
-  /** A store write unanswered this long is reported UNAVAILABLE to the sender (default 3 000; see send.ts). */
-  storeTimeoutMs?: number;
-  /** How long a user whose last device left stays online (ms, default 2 500; lib/core/presence.ts). */
-  presenceGraceMs?: number;
-  /** Users one connection may watch (default 256). */
-  presenceSubscriptionsMax?: number;
-  /** Typing frames per second per connection (default 2; bursts of twice that). */
-  typingRatePerConn?: number;
-  /** How long after sending its sender may recall or edit a message (ms, default 2 minutes; lib/core/edits.ts). */
-  editWindowMs?: number;
-}
-
-export const DEFAULT_EDIT_WINDOW_MS = 120_000;
+export type { ChatDeps, ChatOptions } from "./chat-config.ts";
 
 export type Chat = ReturnType<typeof createChat>;
 
@@ -127,6 +79,15 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     },
   });
 
+  /**
+   * The ack of a stored row (a message; a recall's, edit's or delete's event): what it names, and to a
+   * connection with "seq" its positions, so that the sending device holds its own places too.
+   */
+  function savedAck(state: ConnState, clientMsgId: string, saved: SaveResult): string {
+    const ack = { clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime };
+    return encodeAck(saved.seq && state.features?.has("seq") ? { ...ack, seq: saved.seq } : ack);
+  }
+
   /** Handles a presence, typing, read, recall, edit or delete frame (lib/protocol/features.ts); resolves to its ack, if any; throws a Refusal. */
   async function handleFeature(state: ConnState, request: FeatureRequest): Promise<string | undefined> {
     metrics.frameIn(request.kind);
@@ -144,9 +105,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     else if (request.kind === "typing") await typing.relay(state, userId, request.receiverId, request.stop);
     else {
       const saved = await edits.handle(userId, state.conn.id, request);
-      if (!request.clientMsgId) return undefined;
-      const ack = { clientMsgId: request.clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime };
-      return encodeAck(saved.seq && state.features?.has("seq") ? { ...ack, seq: saved.seq } : ack); // its event row's positions
+      return request.clientMsgId ? savedAck(state, request.clientMsgId, saved) : undefined;
     }
     return request.clientMsgId ? encodeAck({ clientMsgId: request.clientMsgId }) : undefined;
   }
@@ -183,9 +142,7 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
     const started = performance.now();
     const saved = await send.chat(userId, state.conn.id, chatMsg);
     metrics.acked?.((performance.now() - started) / 1000);
-    if (!clientMsgId) return undefined;
-    // With "seq", the positions too: the sending device holds its own messages' places in its timelines.
-    return encodeAck(saved.seq && state.features?.has("seq") ? { clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime, seq: saved.seq } : { clientMsgId, msgId: saved.msgId, chatTime: saved.chatTime });
+    return clientMsgId ? savedAck(state, clientMsgId, saved) : undefined;
   }
 
   async function handleText(state: ConnState, text: string): Promise<void> {

@@ -1,6 +1,6 @@
 // The behavioural suite of SPEC §7–8, run against any target: standalone in-process, or a real cluster.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { http, type Target } from "./target.ts";
+import { describe, expect, test } from "bun:test";
+import { http, suiteTarget, type Target } from "./target.ts";
 import { TestClient } from "./ws-client.ts";
 
 const CHAT_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -9,12 +9,8 @@ const FRAME_TIME = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}$/;
 /** Registers the suite; `makeTarget` starts the instances, spread users over them with `at(i)`. */
 export function describeChat(name: string, makeTarget: () => Promise<Target>) {
   describe(name, () => {
-    let t: Target;
-    const clients: TestClient[] = [];
-    let run = 0;
-    /** A fresh user id per call, so tests never see each other's traffic. */
-    const user = (tag: string) => `${tag}-${Date.now().toString(36)}-${run++}`;
-    const at = (i: number) => t.wsUrl(i % t.size);
+    const s = suiteTarget(makeTarget);
+    const { clients, user, at } = s;
     const login = async (i: number, userId: string, extra = {}) => {
       const c = await TestClient.login(at(i), userId, extra);
       clients.push(c);
@@ -26,13 +22,6 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       return c;
     };
 
-    beforeAll(async () => {
-      t = await makeTarget();
-    }, 60_000);
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await t?.stop();
-    }, 60_000);
 
     test("a text message reaches every device of the receiver and the sender's other devices, not the sending one", async () => {
       const [a, b] = [user("a"), user("b")];
@@ -82,7 +71,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       a1.send({ chatMsg: { senderId: c, receiverId: b, msg: "spoof", msgType: 1 } });
       expect((await a1.next((f) => f.error)).error.code).toBe("FORBIDDEN");
       await b1.expectNothing(300);
-      const { body } = await http(`${t.httpUrl()}/chat/list/${c}/${b}`);
+      const { body } = await http(`${s.t.httpUrl()}/chat/list/${c}/${b}`);
       expect(body.data.records).toBe(0);
       await a1.say(a, b, "still works");
       expect((await b1.nextMessage()).chatMsg.msg).toBe("still works");
@@ -101,7 +90,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       // A cluster hands the stored message on again (its first attempt may have died between store
       // and publish); receivers drop it by msgId. A second message never appears.
       await b1.expectNothing(400, (f) => f.chatMsg && f.chatMsg.msgId !== first.msgId);
-      const { body } = await http(`${t.httpUrl()}/chat/list/${a}/${b}`);
+      const { body } = await http(`${s.t.httpUrl()}/chat/list/${a}/${b}`);
       expect(body.data.records).toBe(1);
     });
 
@@ -109,7 +98,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       const [a, b] = [user("a"), user("b")];
       const a1 = await login(0, a);
       const ack = await a1.say(a, b, "durable");
-      const { body } = await http(`${t.httpUrl(1 % t.size)}/chat/list/${a}/${b}`);
+      const { body } = await http(`${s.t.httpUrl(1 % s.t.size)}/chat/list/${a}/${b}`);
       expect(body.data.rows.map((r: any) => r.msgId)).toEqual([ack.msgId]);
     });
 
@@ -126,7 +115,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       for (const c of [a1, a2]) {
         expect((await c.nextMessage()).chatMsg).toEqual({ msgType: 8, msgId, senderId: b, receiverId: a });
       }
-      const { body } = await http(`${t.httpUrl()}/chat/list/${a}/${b}`);
+      const { body } = await http(`${s.t.httpUrl()}/chat/list/${a}/${b}`);
       expect(body.data.rows[0].isRead).toBe(true);
     });
 
@@ -138,7 +127,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       expect((await a1.next((f) => f.error)).error.code).toBe("FORBIDDEN");
       a1.send({ chatMsg: { msgType: 8, msgId: "12345" } });
       expect((await a1.next((f) => f.error)).error.code).toBe("NOT_FOUND");
-      const { body } = await http(`${t.httpUrl()}/chat/list/${a}/${b}`);
+      const { body } = await http(`${s.t.httpUrl()}/chat/list/${a}/${b}`);
       expect(body.data.rows[0].isRead).toBe(false);
     });
 
@@ -213,7 +202,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       // An older client of this project sent the flag as a boolean: read as 1.
       await a1.say(a, b, "flag as boolean", { showMsgDateTimeFlag: true });
       expect((await b1.nextMessage((g) => g.chatMsg.msg === "flag as boolean")).chatMsg.showMsgDateTimeFlag).toBe(1);
-      const rows = (await http(`${t.httpUrl(0)}/chat/list/${a}/${b}?page=1&pageSize=10`)).body.data.rows;
+      const rows = (await http(`${s.t.httpUrl(0)}/chat/list/${a}/${b}?page=1&pageSize=10`)).body.data.rows;
       expect(rows.map((r: any) => r.showMsgDateTimeFlag)).toEqual([1, 1]);
       expect(rows[0]).toMatchObject({ msgType: 4, videoWidth: 640 });
     });
@@ -260,7 +249,7 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       const b1 = await login(1, b);
       const ids: string[] = [];
       for (let i = 0; i < 45; i++) ids.push((await (i % 3 ? a1.say(a, b, `m${i}`) : b1.say(b, a, `m${i}`))).msgId);
-      const page = async (p: number, size = 20) => (await http(`${t.httpUrl()}/chat/list/${b}/${a}?page=${p}&pageSize=${size}`)).body;
+      const page = async (p: number, size = 20) => (await http(`${s.t.httpUrl()}/chat/list/${b}/${a}?page=${p}&pageSize=${size}`)).body;
       const p1 = await page(1);
       expect(p1).toMatchObject({ status: 200, success: true, data: { page: 1, total: 3, records: 45 } });
       expect(p1.data.rows.map((r: any) => r.msgId)).toEqual(ids.slice(25, 45));
@@ -268,19 +257,19 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       expect((await page(3)).data.rows.map((r: any) => r.msgId)).toEqual(ids.slice(0, 5));
       expect((await page(4)).data.rows).toEqual([]);
       expect((await page(1, 45)).data).toMatchObject({ total: 1, records: 45 });
-      const def = (await http(`${t.httpUrl()}/chat/list/${a}/${b}`)).body.data;
+      const def = (await http(`${s.t.httpUrl()}/chat/list/${a}/${b}`)).body.data;
       expect(def).toMatchObject({ page: 1, total: 3, records: 45 });
       expect(def.rows).toHaveLength(20);
     });
 
     test("bad history parameters get 400 naming the parameter", async () => {
       for (const [q, name] of [["page=0", "page"], ["page=x", "page"], ["pageSize=0", "pageSize"], ["pageSize=100000", "pageSize"]]) {
-        const r = await http(`${t.httpUrl()}/chat/list/a/b?${q}`);
+        const r = await http(`${s.t.httpUrl()}/chat/list/a/b?${q}`);
         expect(r.status).toBe(400);
         expect(r.body).toMatchObject({ status: 400, success: false });
         expect(r.body.msg).toContain(name);
       }
-      const r = await http(`${t.httpUrl()}/chat/getMyUnReadCounts`);
+      const r = await http(`${s.t.httpUrl()}/chat/getMyUnReadCounts`);
       expect(r.status).toBe(400);
       expect(r.body.msg).toContain("myId");
     });
@@ -295,10 +284,10 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       const counts = async () => {
         // counters may be updated just after the ack
         await Bun.sleep(100);
-        return (await http(`${t.httpUrl()}/chat/getMyUnReadCounts?myId=${b}`)).body.data;
+        return (await http(`${s.t.httpUrl()}/chat/getMyUnReadCounts?myId=${b}`)).body.data;
       };
       expect(await counts()).toEqual({ [a]: 2, [c]: 1 });
-      expect((await http(`${t.httpUrl()}/chat/clearMyUnReadCounts?myId=${b}&oppositeId=${a}`)).status).toBe(200);
+      expect((await http(`${s.t.httpUrl()}/chat/clearMyUnReadCounts?myId=${b}&oppositeId=${a}`)).status).toBe(200);
       expect(await counts()).toEqual({ [a]: 0, [c]: 1 });
     });
 
@@ -306,16 +295,16 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
       const [a, b] = [user("a"), user("b")];
       const a1 = await login(0, a);
       const { msgId } = await a1.say(a, b, "x");
-      expect((await http(`${t.httpUrl()}/chat/signRead/${msgId}`)).status).toBe(200);
-      expect((await http(`${t.httpUrl()}/chat/list/${a}/${b}`)).body.data.rows[0].isRead).toBe(true);
-      expect((await http(`${t.httpUrl()}/chat/signRead/424242`)).status).toBe(404);
-      expect((await http(`${t.httpUrl()}/chat/signRead/abc`)).status).toBe(400);
+      expect((await http(`${s.t.httpUrl()}/chat/signRead/${msgId}`)).status).toBe(200);
+      expect((await http(`${s.t.httpUrl()}/chat/list/${a}/${b}`)).body.data.rows[0].isRead).toBe(true);
+      expect((await http(`${s.t.httpUrl()}/chat/signRead/424242`)).status).toBe(404);
+      expect((await http(`${s.t.httpUrl()}/chat/signRead/abc`)).status).toBe(400);
     });
 
     test("getNettyOnlineInfo answers on both paths and both methods with a live instance", async () => {
       for (const path of ["/chat/getNettyOnlineInfo", "/getNettyOnlineInfo"]) {
         for (const method of ["POST", "GET"]) {
-          const r = await http(`${t.httpUrl()}${path}`, method);
+          const r = await http(`${s.t.httpUrl()}${path}`, method);
           expect(r.status).toBe(200);
           expect(r.body).toMatchObject({ status: 200, success: true });
           expect(Object.keys(r.body.data)).toEqual(["ip", "port", "onlineCounts"]);
@@ -325,11 +314,11 @@ export function describeChat(name: string, makeTarget: () => Promise<Target>) {
     });
 
     test("health reports ok with its checks and metrics are Prometheus text", async () => {
-      const h = await http(`${t.httpUrl()}/health`, "GET");
+      const h = await http(`${s.t.httpUrl()}/health`, "GET");
       expect(h.status).toBe(200);
       expect(h.body.status).toBe("ok");
       expect(Object.values(h.body.checks).every((v) => v === "ok")).toBe(true);
-      const res = await fetch(`${t.httpUrl()}/metrics`);
+      const res = await fetch(`${s.t.httpUrl()}/metrics`);
       expect(res.headers.get("content-type")).toContain("text/plain");
       const text = await res.text();
       for (const name of ["im_connections", "im_online_counts", "im_frames_in_total", "im_messages_delivered_total", "im_store_write_seconds_bucket"]) {

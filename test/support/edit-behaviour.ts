@@ -1,7 +1,7 @@
 // The behavioural suite of recall, edit and delete-for-me, run against any target: standalone
 // in-process, or a real cluster (users spread over its instances).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Target } from "./target.ts";
+import { describe, expect, test } from "bun:test";
+import { suiteTarget, type Target } from "./target.ts";
 import { TestClient, type Frame } from "./ws-client.ts";
 
 /** The suite's environment: a short window, so that passing it takes seconds. */
@@ -12,11 +12,8 @@ const isEvent = (f: Frame) => f.recall !== undefined || f.edit !== undefined || 
 
 export function describeEdits<T extends Target>(name: string, makeTarget: () => Promise<T>) {
   describe(name, () => {
-    let t: T;
-    const clients: TestClient[] = [];
-    let run = 0;
-    const user = (tag: string) => `${tag}-${Date.now().toString(36)}-${run++}`;
-    const at = (i: number) => t.wsUrl(i % t.size);
+    const s = suiteTarget(makeTarget);
+    const { clients, user, at } = s;
     /** A connection of `userId` on instance `i`; `features` undefined: a seed client (declares nothing). */
     const connect = async (i: number, userId: string, opts: { features?: string[]; msgId?: string } = {}) => {
       const c = await TestClient.open(at(i));
@@ -33,17 +30,10 @@ export function describeEdits<T extends Target>(name: string, makeTarget: () => 
       return c.next((f) => f.ack?.clientMsgId === cid || f.error?.clientMsgId === cid);
     };
     const history = async (a: string, b: string, i = 0) => {
-      const res = await fetch(`${t.httpUrl(i % t.size)}/chat/list/${a}/${b}?page=1&pageSize=50`, { method: "POST" });
+      const res = await fetch(`${s.t.httpUrl(i % s.t.size)}/chat/list/${a}/${b}?page=1&pageSize=50`, { method: "POST" });
       return (await res.json()).data;
     };
 
-    beforeAll(async () => {
-      t = await makeTarget();
-    }, 60_000);
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await t?.stop();
-    }, 60_000);
 
     test("a recall and an edit reach the peer's and the sender's other declared connections live, on any instance; a seed connection gets nothing new", async () => {
       const [a, b] = [user("a"), user("b")];
@@ -110,7 +100,7 @@ export function describeEdits<T extends Target>(name: string, makeTarget: () => 
       const bob = await declared(1, b);
       const m = await alice.say(a, b, "via http");
       const post = async (path: string, body?: unknown, i = 0) => {
-        const res = await fetch(`${t.httpUrl(i % t.size)}${path}`, {
+        const res = await fetch(`${s.t.httpUrl(i % s.t.size)}${path}`, {
           method: "POST", headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
         });
         return { status: res.status, body: await res.json() };

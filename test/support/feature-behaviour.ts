@@ -1,7 +1,7 @@
 // The behavioural suite of issue 15's first part (capabilities, presence, typing, the conversation
 // list), run against any target: standalone in-process, or a real cluster (users spread over it).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { http, type Target } from "./target.ts";
+import { describe, expect, test } from "bun:test";
+import { http, suiteTarget, type Target } from "./target.ts";
 import { eventually } from "./wait.ts";
 import { TestClient, type Frame } from "./ws-client.ts";
 
@@ -33,11 +33,8 @@ export interface FeatureHelpers<T extends Target> {
 
 export function describeFeatures<T extends Target>(name: string, makeTarget: () => Promise<T>, more?: (h: FeatureHelpers<T>) => void) {
   describe(name, () => {
-    let t: T;
-    const clients: TestClient[] = [];
-    let run = 0;
-    const user = (tag: string) => `${tag}-${Date.now().toString(36)}-${run++}`;
-    const at = (i: number) => t.wsUrl(i % t.size);
+    const s = suiteTarget(makeTarget);
+    const { clients, user, at } = s;
     /** A connection of `userId` on instance `i` that declares no feature, as a seed client. */
     const login = async (i: number, userId: string) => {
       const c = await TestClient.login(at(i), userId);
@@ -54,15 +51,8 @@ export function describeFeatures<T extends Target>(name: string, makeTarget: () 
     const declared = async (i: number, userId: string) => (await loginWith(i, userId, ["presence", "typing"])).c;
     const presenceFrom = (c: TestClient, userId: string, online: boolean) =>
       c.next((f) => f.presence?.userId === userId && f.presence.online === online, 8000 + GRACE_MS);
-    const api = (path: string, i = 0) => `${t.httpUrl(i % t.size)}${path}`;
+    const api = (path: string, i = 0) => `${s.t.httpUrl(i % s.t.size)}${path}`;
 
-    beforeAll(async () => {
-      t = await makeTarget();
-    }, 60_000);
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await t?.stop();
-    }, 60_000);
 
     test("CONNECT_INIT's ack names the declared features it knows; a seed client's ack has none", async () => {
       const { ack } = await loginWith(0, user("a"), ["typing", "presence", "something-else"]);
@@ -230,6 +220,6 @@ export function describeFeatures<T extends Target>(name: string, makeTarget: () 
       }
     });
 
-    more?.({ target: () => t, user, declared, login });
+    more?.({ target: () => s.t, user, declared, login });
   });
 }

@@ -2,19 +2,16 @@
 // or HTTP, the senders' declared connections get one receipt, who-read and read-state answer, the
 // unread per member follows, and seed-style connections get nothing new. Run against any target:
 // standalone in-process, or a real cluster (the users spread over its instances).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { json } from "./feature-behaviour.ts";
-import { http, type Target } from "./target.ts";
+import { http, suiteTarget, type Target } from "./target.ts";
 import { TestClient, type Frame } from "./ws-client.ts";
 
 export function describeReads<T extends Target>(name: string, makeTarget: () => Promise<T>) {
   describe(name, () => {
-    let t: T;
-    const clients: TestClient[] = [];
-    let run = 0;
-    const user = (tag: string) => `${tag}-${Date.now().toString(36)}-${run++}`;
-    const at = (i: number) => t.wsUrl(i % t.size);
-    const api = (path: string, i = 0) => `${t.httpUrl(i % t.size)}${path}`;
+    const s = suiteTarget(makeTarget);
+    const { clients, user, at } = s;
+    const api = (path: string, i = 0) => `${s.t.httpUrl(i % s.t.size)}${path}`;
     /** A connection of `userId` on instance `i`; a seed-style one (no features) unless `features`. */
     const login = async (i: number, userId: string, features?: string[]) => {
       const c = await TestClient.open(at(i));
@@ -30,7 +27,7 @@ export function describeReads<T extends Target>(name: string, makeTarget: () => 
     async function scene() {
       const [a, b, c] = [user("a"), user("b"), user("c")];
       const aNew = await login(0, a, ["reads"]);
-      const aSeed = await login(1 % t.size, a);
+      const aSeed = await login(1 % s.t.size, a);
       const bNew = await login(1, b, ["reads"]);
       const cSeed = await login(2, c);
       const groupId = (await json(api("/chat/group/create"), { name: "reads", members: [b, c], ownerId: a })).body.data.groupId as string;
@@ -44,13 +41,6 @@ export function describeReads<T extends Target>(name: string, makeTarget: () => 
       return { a, b, c, aNew, aSeed, bNew, cSeed, groupId, m1, m2 };
     }
 
-    beforeAll(async () => {
-      t = await makeTarget();
-    }, 60_000);
-    afterAll(async () => {
-      for (const c of clients) c.close();
-      await t?.stop();
-    }, 60_000);
 
     test("a member reads on another instance: the sender's declared connection gets one receipt, seed-style ones nothing; who-read, read-state and unread follow", async () => {
       const { a, b, c, aNew, aSeed, bNew, cSeed, groupId, m1, m2 } = await scene();

@@ -1,4 +1,5 @@
 // What a behavioural test runs against: one or more instances reachable over the network.
+import { afterAll, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,5 +47,31 @@ export async function standaloneTarget(env: Record<string, string> = {}): Promis
       await instance.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Inside a describe of a behavioural suite: starts `makeTarget()` before its tests and, after them,
+ * closes the suite's `clients` and stops it; `user(tag)` is a fresh user id per call (tests never see
+ * each other's traffic), `at(i)` instance i's WebSocket URL (modulo the target's size).
+ */
+export function suiteTarget<T extends Target>(makeTarget: () => Promise<T>) {
+  let target: T | undefined;
+  const clients: Array<{ close(): void }> = [];
+  let run = 0;
+  beforeAll(async () => {
+    target = await makeTarget();
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await target?.stop();
+  }, 60_000);
+  return {
+    get t(): T {
+      return target!;
+    },
+    clients,
+    user: (tag: string) => `${tag}-${Date.now().toString(36)}-${run++}`,
+    at: (i: number) => target!.wsUrl(i % target!.size),
   };
 }
