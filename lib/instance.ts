@@ -94,7 +94,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   } catch (err) {
     server?.stop(true);
     ws.stop();
-    membership.close();
+    await membership.close();
     await adapters.close();
     throw err;
   }
@@ -117,7 +117,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
         // Users who do not come back elsewhere within the grace are announced offline before the bus closes.
         await chat.settlePresence(Math.min(config.presenceGraceMs, config.shutdownTimeoutMs / 2));
         webhooks?.close();
-        membership.close();
+        await membership.close();
         await adapters.close();
         ws.stop();
         server.stop(true);

@@ -44,6 +44,7 @@ export function createMembership(deps: MembershipDeps) {
   const work = createInFlight();
   let distrustedUntil = 0;
   let disagreements = 0;
+  let closed = false;
 
   function distrustFor(ms: number, why: string): void {
     const until = now() + ms;
@@ -53,6 +54,9 @@ export function createMembership(deps: MembershipDeps) {
   }
 
   function resync(why: string): Promise<void> {
+    // Stopping: the port is about to be released and the routes removed; writing them back now could
+    // land after that and leave a port and routes of an instance that is gone.
+    if (closed) return Promise.resolve();
     return work.track(
       Promise.all([lease.renew(), routes.rebuild(deps.sessions.routes())]).then(
         () => log.info("routes.rebuilt", { why }),
@@ -62,7 +66,7 @@ export function createMembership(deps: MembershipDeps) {
   }
 
   deps.events.onInstanceGone(({ instanceId, port }) => {
-    if (instanceId === deps.instanceId) return; // our own old registration after a session expiry
+    if (instanceId === deps.instanceId || closed) return; // our own old registration after a session expiry; or stopping
     distrustFor(ROUTES_REBUILD_GRACE_MS, `instance ${instanceId} left`);
     void work.track(lease.releaseOther(port).catch((err) => log.warn("port.release_failed", { port, err })));
     // Its users are read before the purge and checked after it: offline unless held elsewhere. They
@@ -80,8 +84,9 @@ export function createMembership(deps: MembershipDeps) {
   // acked its users' messages and routed them nowhere (they are in the store). Once the routes are
   // back, every local connection is caught up from when the registry was lost.
   deps.events.onRegistered(({ lostSince }) => {
+    if (closed) return;
     const resynced = resync("registered again");
-    if (lostSince !== undefined) void work.track(resynced.then(() => deps.catchUpAll(lostSince)));
+    if (lostSince !== undefined) void work.track(resynced.then(() => closed || deps.catchUpAll(lostSince)));
   });
   routes.onReset(() => {
     distrustFor(ROUTES_REBUILD_GRACE_MS, "the routes' store reconnected");
@@ -113,8 +118,11 @@ export function createMembership(deps: MembershipDeps) {
     audit,
     /** Resolves once the purges and rebuilds under way are done. */
     idle: () => work.idle(),
-    close(): void {
+    /** Stops the audit and the rebuilds, and resolves once those under way are done (before the port is released). */
+    close(): Promise<void> {
+      closed = true;
       clearInterval(timer);
+      return work.idle();
     },
   };
 }

@@ -119,18 +119,26 @@ describe("a 3-instance cluster", () => {
 
 describe("simultaneous starts", () => {
   test("four instances started at the same instant get four different ports", async () => {
-    const c = await startCluster({ size: 0, redisDb: REDIS_DB.clusterStarts });
+    const c = await startCluster({ size: 0, redisDb: REDIS_DB.clusterStarts, env: { LOG_LEVEL: "info" } });
+    let step = "start";
     try {
       await Promise.all([c.start(), c.start(), c.start(), c.start()]);
+      step = "ports";
       const ports = c.nodes.map((n) => n.port);
       expect(new Set(ports).size).toBe(4);
       expect(Object.keys(await c.redis.hgetall(PORT_KEY)).map(Number).sort()).toEqual([...ports].sort());
       expect(await c.serverList()).toHaveLength(4);
       // A clean stop (SIGTERM) exits 0 and removes the instance's port and znode.
+      step = "stop";
       for (const n of c.nodes) n.proc.kill("SIGTERM");
       expect(await Promise.all(c.nodes.map((n) => n.proc.exited))).toEqual([0, 0, 0, 0]);
       expect(await c.redis.hlen(PORT_KEY)).toBe(0);
       expect(await c.serverList()).toEqual([]);
+    } catch (err) {
+      // What each instance said, so that a failure seen once (CI) can be read afterwards.
+      console.error(`failed at ${step}; hash ${JSON.stringify(await c.redis.hgetall(PORT_KEY))}; list ${JSON.stringify(await c.serverList())}`);
+      for (const n of c.nodes) console.error(`--- instance ${n.port}:\n${n.log.join("\n")}`);
+      throw err;
     } finally {
       await c.stop();
     }

@@ -1,7 +1,9 @@
 // Cross-instance rules of the core (lib/core/membership.ts) on in-memory stand-ins: what an instance
 // does when another leaves, when it is registered again, when the routes reset, and the audit.
 import { afterEach, expect, test } from "bun:test";
-import { ROUTES_REBUILD_GRACE_MS } from "../../lib/core/membership.ts";
+import { createMembership, ROUTES_REBUILD_GRACE_MS } from "../../lib/core/membership.ts";
+import type { SessionRoutes } from "../../lib/core/ports.ts";
+import { silentLogger } from "../../lib/log.ts";
 import { startMemoryCluster, type MemoryCluster } from "../support/memory-cluster.ts";
 
 let c: MemoryCluster;
@@ -183,4 +185,50 @@ test("an instance out of the view that dies before it is registered again: its u
   const again = await a.connect();
   await a.send(again, { chatMsg: { senderId: "bob", msgType: 0, msgId: from } });
   expect(messages(again)).toEqual(["routed nowhere", "from b itself"]);
+});
+
+test("a stop waits for the rebuild under way, and after it nothing writes the port or routes back", async () => {
+  const writes: string[] = [];
+  let finishRenew!: () => void;
+  const registered: Array<(again: { lostSince?: number }) => void> = [];
+  const gone: Array<(node: { instanceId: string; port: number }) => void> = [];
+  const resets: Array<() => void> = [];
+  const m = createMembership({
+    instanceId: "a",
+    events: { onInstanceGone: (fn) => void gone.push(fn), onRegistered: (fn) => void registered.push(fn) },
+    routes: {
+      rebuild: async () => void writes.push("routes"),
+      onReset: (fn: () => void) => void resets.push(fn),
+      ownCount: async () => 0,
+      usersOf: async () => [],
+      purgeInstance: async () => (writes.push("purge"), 0),
+    } as unknown as SessionRoutes,
+    lease: {
+      port: 1,
+      renew: () => new Promise<void>((resolve) => (finishRenew = () => (writes.push("port"), resolve()))),
+      isHeld: async () => false,
+      releaseOther: async () => void writes.push("release other"),
+    },
+    sessions: { routes: () => [], onlineCounts: 0 },
+    log: silentLogger,
+    auditEveryMs: 0,
+    catchUpAll: () => writes.push("catch-up"),
+  });
+  registered.forEach((fn) => fn({ lostSince: 1 })); // registered just before the stop: its rebuild is under way
+  let closed = false;
+  const closing = m.close().then(() => (closed = true));
+  await Bun.sleep(0);
+  expect(closed).toBe(false); // the port would be released while its renewal is in flight
+  finishRenew();
+  await closing;
+  expect(writes).toEqual(["routes", "port"]);
+
+  // Once closed: no rebuild, catch-up, purge or port write, whatever comes.
+  registered.forEach((fn) => fn({ lostSince: 1 }));
+  resets.forEach((fn) => fn());
+  gone.forEach((fn) => fn({ instanceId: "b", port: 2 }));
+  await m.audit();
+  await m.audit();
+  await m.idle();
+  expect(writes).toEqual(["routes", "port"]);
 });
