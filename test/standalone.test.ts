@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./support/ports.ts";
 import { http, standaloneTarget, type Target } from "./support/target.ts";
 import { eventually } from "./support/wait.ts";
 import { TestClient } from "./support/ws-client.ts";
@@ -116,13 +117,14 @@ describe("a standalone instance", () => {
 describe("graceful stop", () => {
   test("SIGTERM closes clients with 1001, keeps every acked message, and exits 0", async () => {
     const dir = mkdtempSync(join(tmpdir(), "im-stop-"));
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const env = { ...process.env, PORT: String(port), HOST_IP: "127.0.0.1", BIND_HOST: "127.0.0.1", DATABASE_URL: `sqlite://${dir}/chat.db`, LOG_LEVEL: "warn" };
     const start = () => Bun.spawn(["bun", "run", "server.ts"], { cwd: import.meta.dir + "/..", env, stdout: "pipe", stderr: "pipe" });
     let proc = start();
     const url = `ws://127.0.0.1:${port}/ws`;
     let a: TestClient | undefined;
-    for (let i = 0; i < 50 && !a; i++) a = await TestClient.login(url, "gs-a").catch(() => Bun.sleep(100).then(() => undefined));
+    for (let i = 0; i < 200 && !a && proc.exitCode === null; i++) a = await TestClient.login(url, "gs-a").catch(() => Bun.sleep(100).then(() => undefined));
+    if (!a) throw new Error(proc.exitCode === null ? "the instance did not serve within 20 s" : `the instance exited (${proc.exitCode}): ${await new Response(proc.stderr).text()}`);
     const b = await TestClient.login(url, "gs-b");
     // Many messages in flight when the signal arrives: every acked one must be stored.
     const acks: string[] = [];

@@ -83,6 +83,30 @@ function webhookBehaviour(name: string, start: (hookUrl: string) => Promise<Targ
       bob.close();
     });
 
+    test("a recall and an edit are posted once each, naming the message and its event; a repeated recall posts nothing", async () => {
+      const [a, bo] = [`wr-${name.length}`, `ws-${name.length}`];
+      const alice = await TestClient.open(t.wsUrl(0));
+      alice.send({ chatMsg: { senderId: a, msgType: 0, clientMsgId: "init" }, features: ["edit"] });
+      await alice.next((f) => f.ack?.clientMsgId === "init");
+      const edited = await alice.say(a, bo, "helo");
+      const recalled = await alice.say(a, bo, "oops");
+      const request = async (frame: object, clientMsgId: string) => {
+        alice.send(frame);
+        const reply = await alice.next((f) => f.ack?.clientMsgId === clientMsgId || f.error?.clientMsgId === clientMsgId);
+        if (!reply.ack) throw new Error(JSON.stringify(reply));
+        return reply.ack.msgId;
+      };
+      const editId = await request({ edit: { msgId: edited.msgId, msg: "hello", clientMsgId: "e1" } }, "e1");
+      const recallId = await request({ recall: { msgId: recalled.msgId, clientMsgId: "r1" } }, "r1");
+      expect(await request({ recall: { msgId: recalled.msgId, clientMsgId: "r2" } }, "r2")).toBeDefined(); // harmless, changes nothing
+      expect(await eventually(() => b.of(edited.msgId, "message.edited").length === 1 && b.of(recalled.msgId, "message.recalled").length === 1, 5000)).toBe(true);
+      expect(b.of(edited.msgId, "message.edited")[0].data).toMatchObject({ msgId: edited.msgId, eventId: editId, senderId: a, receiverId: bo, msg: "hello" });
+      expect(b.of(recalled.msgId, "message.recalled")[0].data).toMatchObject({ msgId: recalled.msgId, eventId: recallId, senderId: a, receiverId: bo });
+      await Bun.sleep(300);
+      expect(b.of(recalled.msgId, "message.recalled")).toHaveLength(1);
+      alice.close();
+    });
+
     test("a receiver that is down and comes back gets what happened meanwhile; the acks did not wait for it", async () => {
       const a = `wd-${name.length}`;
       const alice = await TestClient.login(t.wsUrl(0), a);

@@ -1,8 +1,9 @@
 // Webhooks for the app's backend: an HTTP POST, signed with a shared secret, when a message is
-// stored and when one of its receivers has no connection anywhere (the hook for push
-// notifications). Sent from a bounded queue, retried with backoff, never in the way of the ack.
+// stored, when one of its receivers has no connection anywhere (the hook for push
+// notifications), and when a message is recalled, edited or deleted for its sender. Sent from a bounded queue, retried with backoff, never in the way of the ack.
 import { createHmac } from "node:crypto";
 import type { Audience, MessageHooks, SessionRoutes, StoredMsg } from "../core/ports.ts";
+import { editKindOfType } from "../protocol/edits.ts";
 import { everyInterval, type Logger } from "../log.ts";
 
 export interface WebhookOptions {
@@ -31,7 +32,7 @@ export interface WebhookOptions {
 /** What the backend receives: `event`, a delivery `id` (the same on every retry), `data`. */
 export interface WebhookEvent {
   id: string;
-  event: "message.stored" | "message.offline";
+  event: "message.stored" | "message.offline" | "message.recalled" | "message.edited" | "message.deleted";
   at: string;
   data: Record<string, unknown>;
 }
@@ -74,7 +75,7 @@ export function createWebhooks(o: WebhookOptions): Webhooks {
   function enqueue(event: WebhookEvent["event"], data: Record<string, unknown>): void {
     if (closed) return;
     if (ready.length + waiting + sending >= queueMax) return dropped({ event, reason: `queue full (${queueMax})` });
-    const e: WebhookEvent = { id: `${data.msgId}-${event === "message.stored" ? "s" : "o"}-${(++seq).toString(36)}`, event, at: new Date(now()).toISOString(), data };
+    const e: WebhookEvent = { id: `${data.eventId ?? data.msgId}-${event.slice(8, 9)}-${(++seq).toString(36)}`, event, at: new Date(now()).toISOString(), data };
     ready.push({ event: e, body: JSON.stringify(e), tries: 0 });
     pump();
   }
@@ -143,6 +144,16 @@ export function createWebhooks(o: WebhookOptions): Webhooks {
         (userIds) => userIds.length && enqueue("message.offline", { ...data, offlineUserIds: userIds }),
         (err) => failed({ event: "message.offline", msgId: msg.msgId, err, hint: "who is online could not be read" }),
       );
+    },
+    changed(event, target) {
+      const kind = editKindOfType(event.msgType);
+      if (!kind) return;
+      // msgId names the message changed, eventId the stored event; msg is an edit's new text.
+      const data: Record<string, unknown> = {
+        msgId: target.msgId, eventId: event.msgId, senderId: event.senderId, receiverId: target.receiverId, chatTime: event.chatTime,
+        ...(kind === "edit" ? { msg: event.msg ?? "" } : {}),
+      };
+      enqueue(kind === "recall" ? "message.recalled" : kind === "edit" ? "message.edited" : "message.deleted", data);
     },
     get pending() {
       return ready.length + waiting + sending;

@@ -8,7 +8,8 @@ import { ErrorCode, MsgType, encodeDataContent, formatChatTime } from "../protoc
 import { EVERYONE, isGroupId } from "../protocol/ids.ts";
 import { snowflakeTime } from "../protocol/snowflake.ts";
 import type { Delivery } from "./delivery.ts";
-import type { Audience, GroupStore, Ids, MessageBus, MessageStore, SaveResult, StoredMsg } from "./ports.ts";
+import type { Logger } from "../log.ts";
+import type { Audience, GroupReads, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, SaveResult, StoredMsg, UnreadCounters } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 import { frameTimeOf, pairOf } from "./send.ts";
 
@@ -25,6 +26,12 @@ export interface EditDeps {
   maxMsgChars: number;
   /** How long after sending its sender may recall or edit a message (ms). */
   editWindowMs: number;
+  /** A recalled message no longer counts unread for those who had not read it. */
+  unread: Pick<UnreadCounters, "uncount">;
+  reads: Pick<GroupReads, "positions">;
+  log: Logger;
+  /** Told of each recall, edit or delete applied (webhooks). */
+  hooks?: MessageHooks;
 }
 
 export type Edits = ReturnType<typeof createEdits>;
@@ -139,17 +146,44 @@ export function createEdits(deps: EditDeps) {
       }
       event = first;
     }
+    let changed = false;
     try {
-      if (request.kind === "delete") await deps.store.hide(userId, target.msgId);
-      else await deps.store.applyEdit(request.kind === "recall" ? { msgId: target.msgId, eventId: event.msgId, recall: true } : { msgId: target.msgId, eventId: event.msgId, msg: event.msg ?? "" });
+      if (request.kind === "delete") changed = await deps.store.hide(userId, target.msgId);
+      else changed = await deps.store.applyEdit(request.kind === "recall" ? { msgId: target.msgId, eventId: event.msgId, recall: true } : { msgId: target.msgId, eventId: event.msgId, msg: event.msg ?? "" });
     } catch {
       return refuse(ErrorCode.UNAVAILABLE, `the ${request.kind} was stored but not applied: send it again (it will not be duplicated)`);
+    }
+    // Only what changed the message counts: a resend, or a second recall, changes nothing. The change
+    // is in the store from here on (history shows it), whether or not it is passed on live.
+    if (changed) {
+      if (request.kind === "recall") await uncount(target, audience);
+      deps.hooks?.changed?.(event, target);
     }
     const envelope = { audience, frame: eventFrame(event), feature: "edit" as const, except: connId, seq: event.seq ?? saved.seq };
     if (!(await deps.delivery.route(envelope, event.msgId, saved.duplicate ? undefined : now.getTime()))) {
       return refuse(ErrorCode.UNAVAILABLE, `the ${request.kind} was stored but could not be passed on: send it again (it will not be duplicated)`);
     }
     return saved;
+  }
+
+  /**
+   * A recalled message stops counting unread: for its receiver unless it was signed read; in a group
+   * for each member but its sender whose read position is before it (the counters a read recounts
+   * leave recalled messages out too: lib/adapters/sql/queries.ts). Never fails the recall.
+   */
+  async function uncount(target: StoredMsg, audience: Audience): Promise<void> {
+    try {
+      if (audience.kind !== "members") {
+        if (!target.isRead) await deps.unread.uncount([target.receiverId], target.senderId);
+        return;
+      }
+      const positions = await deps.reads.positions(target.receiverId);
+      const id = BigInt(target.msgId);
+      const unreadBy = audience.userIds.filter((u) => u !== target.senderId && !(BigInt(positions.get(u) ?? "0") >= id));
+      if (unreadBy.length) await deps.unread.uncount(unreadBy, target.receiverId);
+    } catch (err) {
+      deps.log.warn("unread.uncount_failed", { msgId: target.msgId, err });
+    }
   }
 
   return {

@@ -83,11 +83,12 @@ export interface MessageStore {
   markRead(msgId: string): Promise<boolean>;
   /**
    * Applies a recall or edit to its message; idempotent. A recall wins over any edit; of two
-   * edits the later event's text stays, whatever order they are applied in.
+   * edits the later event's text stays, whatever order they are applied in. True when the message
+   * changed (a recall: it was not recalled before).
    */
-  applyEdit(change: EditChange): Promise<void>;
-  /** Hides a message from `userId`'s history (delete for me); idempotent. */
-  hide(userId: string, msgId: string): Promise<void>;
+  applyEdit(change: EditChange): Promise<boolean>;
+  /** Hides a message from `userId`'s history (delete for me); idempotent: true when it was not hidden before. */
+  hide(userId: string, msgId: string): Promise<boolean>;
   /**
    * The conversations of `userId` newest first: every peer it exchanged a 1:1 message with, and
    * each of `groupIds` with a message, with the newest message of each (the newest row of the
@@ -132,6 +133,8 @@ export interface UnreadCounters {
   clear(receiverId: string, senderId: string): Promise<void>;
   /** Sets one counter to `count` (a group's unread recomputed from the reader's position). */
   set(receiverId: string, senderId: string, count: number): Promise<void>;
+  /** Counts one unread message from `senderId` less for each receiver, never below 0 (a recalled message). */
+  uncount(receiverIds: readonly string[], senderId: string): Promise<void>;
 }
 
 /**
@@ -155,6 +158,8 @@ export interface GroupReads {
 /** Told of every new chat message once it is stored and handed on (the app's webhooks). Must not block. */
 export interface MessageHooks {
   stored(msg: StoredMsg, audience: Audience): void;
+  /** A recall, edit or delete-for-me (`event`, a stored event row naming `target` in refId) was applied and handed on. */
+  changed?(event: StoredMsg, target: StoredMsg): void;
 }
 
 /** Message ids: snowflakes, unique across the cluster, increasing per instance. */

@@ -41,6 +41,18 @@ describe("redis unread counters", () => {
     expect(await counters.get("r2")).toEqual({ s1: 1, s2: 1 });
   });
 
+  test("uncount takes one off each receiver's counter, never below 0, and leaves values that are not counts alone", async () => {
+    const counters = unread();
+    await useRedis().hset("chat_msg_list:u5", "g", "2");
+    await useRedis().hset("chat_msg_list:u6", "g", "0");
+    await useRedis().hset("chat_msg_list:u7", "g", "garbage");
+    await counters.uncount(["u5", "u6", "u7", "u8"], "g");
+    expect(await useRedis().hget("chat_msg_list:u5", "g")).toBe("1");
+    expect(await useRedis().hget("chat_msg_list:u6", "g")).toBe("0");
+    expect(await useRedis().hget("chat_msg_list:u7", "g")).toBe("garbage");
+    expect(await useRedis().exists("chat_msg_list:u8")).toBe(0); // no counter: none made
+  });
+
   test("counts written by a seed service are read, and values that are not numbers are skipped", async () => {
     await useRedis().hset("chat_msg_list:r3", "s1", "7", "s2", "garbage");
     expect(await unread().get("r3")).toEqual({ s1: 7 });

@@ -250,3 +250,62 @@ test("the CONNECT_INIT ack of a connection that declared \"edit\" names the wind
   await a.send(other, { chatMsg: { senderId: "bob", msgType: 0, clientMsgId: "i" }, features: ["typing"] });
   expect(other.sent.at(-1).ack).toEqual({ clientMsgId: "i", features: ["typing"] });
 });
+
+test("a recall uncounts an unread message once, for its receiver unless signed read; the hooks hear of each change once", async () => {
+  const { a, b, alice, bob } = await pair();
+  const m1 = await say(a, alice, "bob", "one");
+  const m2 = await say(a, alice, "bob", "two");
+  const m3 = await say(a, alice, "bob", "three");
+  expect((await c.unread.get("bob")).alice).toBe(3);
+  await a.send(alice, { recall: { msgId: m2, clientMsgId: "r2" } });
+  expect((await c.unread.get("bob")).alice).toBe(2);
+  await a.send(alice, { recall: { msgId: m2, clientMsgId: "r2" } }); // a resend
+  await a.send(alice, { recall: { msgId: m2, clientMsgId: "r2-again" } }); // a second recall
+  expect(replyTo(alice, "r2-again").ack).toBeDefined();
+  expect((await c.unread.get("bob")).alice).toBe(2);
+  // bob signed m1 read: it was counted out when bob read, so its recall uncounts nothing.
+  await b.send(bob, { chatMsg: { msgType: 8, msgId: m1, clientMsgId: "s1" } });
+  await a.send(alice, { recall: { msgId: m1, clientMsgId: "r1" } });
+  expect((await c.unread.get("bob")).alice).toBe(2);
+  await a.send(alice, { edit: { msgId: m3, msg: "three!", clientMsgId: "e3" } });
+  expect((await c.unread.get("bob")).alice).toBe(2); // an edit is no new message
+  // Never below 0 (bob cleared the counter without signing).
+  await c.unread.clear("bob", "alice");
+  await a.send(alice, { recall: { msgId: m3, clientMsgId: "r3" } });
+  expect((await c.unread.get("bob")).alice).toBe(0);
+  await a.send(alice, { delete: { msgId: m1, clientMsgId: "d1" } });
+  const id = (clientMsgId: string) => replyTo(alice, clientMsgId).ack.msgId;
+  expect(c.hooked.filter(([kind]) => kind !== "stored")).toEqual([
+    ["recall", m2, id("r2")], ["recall", m1, id("r1")], ["edit", m3, id("e3")], ["recall", m3, id("r3")], ["delete", m1, id("d1")],
+  ]);
+});
+
+test("in a group a recall uncounts the message for the members whose read position is before it; a read's recount leaves recalled messages and events out", async () => {
+  c = await startMemoryCluster();
+  const [a, b] = [await c.join(), await c.join()];
+  await c.groups.create({ groupId: "group:5", name: "five", ownerId: "alice" }, ["bob", "carol"]);
+  const alice = await login(a, "alice", { features: ["edit", "reads"] });
+  const bob = await login(b, "bob", { features: ["edit", "reads"] });
+  const carol = await login(b, "carol", { features: ["edit", "reads"] });
+  const inGroup = async (msg: string) => {
+    c.clock.now += 1;
+    return say(a, alice, "group:5", msg, { communicationType: 2 });
+  };
+  const g1 = await inGroup("one");
+  const g2 = await inGroup("two");
+  const g3 = await inGroup("three");
+  await b.send(carol, { read: { receiverId: "group:5", msgId: g2, clientMsgId: "cr" } }); // carol read up to g2
+  expect((await c.unread.get("carol"))["group:5"]).toBe(1);
+  expect((await c.unread.get("bob"))["group:5"]).toBe(3);
+  c.clock.now += 1;
+  await a.send(alice, { recall: { msgId: g2, clientMsgId: "r" } });
+  expect((await c.unread.get("bob"))["group:5"]).toBe(2); // bob had not read it
+  expect((await c.unread.get("carol"))["group:5"]).toBe(1); // carol had
+  expect((await c.unread.get("alice"))["group:5"] ?? 0).toBe(0); // its sender never counted it
+  c.clock.now += 1;
+  await a.send(alice, { edit: { msgId: g3, msg: "three!", clientMsgId: "e" } });
+  // bob reads up to g1: the recount finds g3 only (not the recalled g2, not the recall or edit events).
+  await b.send(bob, { read: { receiverId: "group:5", msgId: g1, clientMsgId: "br" } });
+  expect(bob.sent.find((f) => f.ack?.clientMsgId === "br").ack.unread).toBe(1);
+  expect((await c.unread.get("bob"))["group:5"]).toBe(1);
+});

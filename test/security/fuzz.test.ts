@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../../lib/transport/auth.ts";
+import { freePort } from "../support/ports.ts";
 import { TestClient } from "../support/ws-client.ts";
 
 const SECRET = "fuzz-secret-0123456789abcdef";
@@ -74,7 +75,7 @@ async function rssOf(pid: number): Promise<number> {
 
 test("100,000 hostile frames never crash the instance, never cost the well-behaved users a message", async () => {
   const dir = mkdtempSync(join(tmpdir(), "im-fuzz-"));
-  const port = 40000 + Math.floor(Math.random() * 10000);
+  const port = await freePort();
   const server = Bun.spawn(["bun", "run", "server.ts"], {
     cwd: import.meta.dir + "/../..",
     env: { ...process.env, PORT: String(port), HOST_IP: "127.0.0.1", BIND_HOST: "127.0.0.1", DATABASE_URL: `sqlite://${dir}/chat.db`, AUTH_SECRET: SECRET, FRAME_RATE_PER_CONN: "0", LOG_LEVEL: "error" },

@@ -34,8 +34,9 @@ function suite(name: string, open: () => Promise<SqlStore>, before?: () => Promi
       await store.save(voice);
       const recall = event(EventType.RECALL, "alice", voice);
       await store.save(recall);
-      await store.applyEdit({ msgId: voice.msgId, eventId: recall.msgId, recall: true });
-      await store.applyEdit({ msgId: voice.msgId, eventId: ids.next(), msg: "after" });
+      expect(await store.applyEdit({ msgId: voice.msgId, eventId: recall.msgId, recall: true })).toBe(true);
+      expect(await store.applyEdit({ msgId: voice.msgId, eventId: ids.next(), recall: true })).toBe(false); // recalled already
+      expect(await store.applyEdit({ msgId: voice.msgId, eventId: ids.next(), msg: "after" })).toBe(false);
       const got = (await store.get(voice.msgId))!;
       expect(got).toMatchObject({ msg: "", recalled: true, msgType: 3 });
       expect(got.voicePath).toBeUndefined();
@@ -49,8 +50,8 @@ function suite(name: string, open: () => Promise<SqlStore>, before?: () => Promi
       const [e1, e2] = [event(EventType.EDIT, "alice", m, "v1"), event(EventType.EDIT, "alice", m, "v2")];
       await store.save(e1);
       await store.save(e2);
-      await store.applyEdit({ msgId: m.msgId, eventId: e2.msgId, msg: "v2" });
-      await store.applyEdit({ msgId: m.msgId, eventId: e1.msgId, msg: "v1" });
+      expect(await store.applyEdit({ msgId: m.msgId, eventId: e2.msgId, msg: "v2" })).toBe(true);
+      expect(await store.applyEdit({ msgId: m.msgId, eventId: e1.msgId, msg: "v1" })).toBe(false); // the earlier edit lost
       expect(await store.get(m.msgId)).toMatchObject({ msg: "v2", edited: true });
       expect(await texts("alice", "bob")).toEqual(["v2"]);
     });
@@ -74,8 +75,8 @@ function suite(name: string, open: () => Promise<SqlStore>, before?: () => Promi
       const inGroup = msg("carol", "group:5");
       const broadcast = msg("system", "*");
       for (const m of [one, two, inGroup, broadcast]) await store.save(m);
-      for (const m of [two, inGroup, broadcast]) await store.hide("bob", m.msgId);
-      await store.hide("bob", two.msgId); // idempotent
+      for (const m of [two, inGroup, broadcast]) expect(await store.hide("bob", m.msgId)).toBe(true);
+      expect(await store.hide("bob", two.msgId)).toBe(false); // idempotent
       expect(await texts("bob", "alice")).toEqual([one.msg]);
       expect((await store.history("bob", "alice", 1, 20)).records).toBe(1);
       expect(await texts("alice", "bob")).toEqual([one.msg, two.msg]);

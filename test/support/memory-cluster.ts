@@ -9,6 +9,7 @@ import { createChat, type Chat, type ChatOptions } from "../../lib/core/chat.ts"
 import { createMembership, type Membership } from "../../lib/core/membership.ts";
 import type { Envelope, GroupReads, GroupStore, MessageBus, MessageStore, PresenceStore, SessionRoutes, UnreadCounters } from "../../lib/core/ports.ts";
 import { silentLogger } from "../../lib/log.ts";
+import { editKindOfType } from "../../lib/protocol/edits.ts";
 import { createSnowflake } from "../../lib/protocol/snowflake.ts";
 import { CORE_OPTIONS, driver, type FakeConn } from "./core.ts";
 
@@ -51,6 +52,8 @@ export interface MemoryCluster {
   presence: Map<string, { online: boolean; at: number }>;
   /** Fake time of every member (core and membership). */
   clock: { now: number };
+  /** What the members told their hooks (the webhooks' port): ["stored", msgId] or ["recall" | "edit" | "delete", target msgId, event msgId]. */
+  hooked: string[][];
   /** Moves the fake time on by `ms`, runs the timers that came due, and waits for their work. */
   advance(ms: number): Promise<void>;
   /** False makes every route call fail (the routes' store down). */
@@ -72,7 +75,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
   const unread = createMemoryUnread();
   const cluster: MemoryCluster = {
     store, groups, reads: groups, unread,
-    routes: new Map(), missed: new Map(), ports: new Set(), presence: new Map(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true,
+    routes: new Map(), missed: new Map(), ports: new Set(), presence: new Map(), clock: { now: Date.parse("2026-01-01T00:00:00Z") }, routesUp: true, hooked: [],
     join: (options = {}, clock = {}) => join(options, clock.clockAheadMs ?? 0),
     async advance(ms) {
       cluster.clock.now += ms;
@@ -212,6 +215,10 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
         instanceId: id, counts: { set() {} }, bus, routes, unread, groups, reads: groups, presence: presenceFor(id),
         store: opts.wrapStore ? opts.wrapStore(store) : store,
         ids: createSnowflake(port, () => cluster.clock.now + clockAheadMs), log: silentLogger, metrics: createMetrics().core,
+        hooks: {
+          stored: (msg) => void cluster.hooked.push(["stored", msg.msgId]),
+          changed: (event, target) => void cluster.hooked.push([editKindOfType(event.msgType)!, target.msgId, event.msgId]),
+        },
         routesTrusted: () => membership.routesTrusted(),
         now: () => cluster.clock.now + clockAheadMs,
         schedule: (fn, ms) => void timers.push({ at: cluster.clock.now + ms, fn }),

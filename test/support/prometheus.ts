@@ -2,9 +2,9 @@
 // scripts/test-deps.sh; each test runs its own server on 127.0.0.1 with a temporary config and
 // storage, scraping the instances it is given.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./ports.ts";
 import { eventually } from "./wait.ts";
 
 const TEST_DEPS = join(import.meta.dir, "../../scripts/test-deps.sh");
@@ -30,18 +30,6 @@ export async function prometheusMissing(): Promise<string | undefined> {
     return `Prometheus could not be installed (scripts/test-deps.sh exited ${code}: ${out.trim().split("\n").slice(-3).join(" | ")})`;
   }
   return "Prometheus is not installed and this is not root: run `bash scripts/test-deps.sh` as root (Debian package prometheus)";
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PromSample {

@@ -66,6 +66,24 @@ test("in a group, the offline event names the members without a connection, neve
   expect(h.events().find((e) => e.event === "message.offline")?.data.offlineUserIds).toEqual(["bob", "dave"]);
 });
 
+test("a recall, an edit and a delete-for-me are posted as events of their own, naming the message and the event", async () => {
+  const h = harness([], ["bob"]);
+  const target = msg("5");
+  const event = (msgId: string, msgType: number, text?: string): StoredMsg => ({ ...msg(msgId), msgType, msg: text, refId: "5", isRead: true });
+  h.hooks.changed!(event("6", 101, "hello"), target);
+  h.hooks.changed!(event("7", 100), target);
+  h.hooks.changed!({ ...event("8", 102), senderId: "bob", receiverId: "bob" }, target);
+  h.hooks.changed!(event("9", 1), target); // not an event row: nothing
+  await h.settle();
+  expect(h.events().map((e) => [e.event, e.data])).toEqual([
+    ["message.edited", { msgId: "5", eventId: "6", senderId: "alice", receiverId: "bob", chatTime: "2026-12-07 10:00:00", msg: "hello" }],
+    ["message.recalled", { msgId: "5", eventId: "7", senderId: "alice", receiverId: "bob", chatTime: "2026-12-07 10:00:00" }],
+    ["message.deleted", { msgId: "5", eventId: "8", senderId: "bob", receiverId: "bob", chatTime: "2026-12-07 10:00:00" }],
+  ]);
+  expect(h.requests.map((r) => r.headers.get("x-im-delivery")!.split("-").slice(0, 2).join("-"))).toEqual(["6-e", "7-r", "8-d"]);
+  for (const { headers, body } of h.requests) expect(headers.get("x-im-signature")).toBe(webhookSignature(SECRET, headers.get("x-im-timestamp")!, body));
+});
+
 test("a backend that fails or is away is tried again with growing delays, under the same delivery id", async () => {
   const h = harness([503, 500, 429], ["bob"]);
   h.hooks.stored(msg("4"), pair);

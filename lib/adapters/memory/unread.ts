@@ -21,6 +21,13 @@ export function createMemoryUnread(): UnreadCounters {
     async clear(receiverId, senderId) {
       byReceiver.get(receiverId)?.set(senderId, 0);
     },
+    async uncount(receiverIds, senderId) {
+      for (const receiverId of receiverIds) {
+        const counts = byReceiver.get(receiverId);
+        const n = counts?.get(senderId);
+        if (counts && n) counts.set(senderId, n - 1);
+      }
+    },
     async set(receiverId, senderId, count) {
       bump(receiverId, senderId);
       byReceiver.get(receiverId)!.set(senderId, count);

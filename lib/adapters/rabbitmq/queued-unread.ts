@@ -52,6 +52,7 @@ export function createQueuedUnread(
     get: (receiverId) => counters.get(receiverId),
     clear: (receiverId, senderId) => counters.clear(receiverId, senderId),
     set: (receiverId, senderId, count) => counters.set(receiverId, senderId, count),
+    uncount: (receiverIds, senderId) => counters.uncount(receiverIds, senderId),
     /** Starts counting what arrives on `pitayafruits_queue`. */
     consume(): Promise<void> {
       return queue.consumeChatMsgs(async (json) => {

@@ -5,6 +5,13 @@ import type { UnreadCounters } from "../../core/ports.ts";
 /** The Redis commands this module uses. */
 export type UnreadRedis = Pick<Redis, "hincrby" | "hgetall" | "hset" | "pipeline">;
 
+// One counter one less, never below 0 (a value that is not a positive integer is left as it is).
+const UNCOUNT = `
+local n = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if n and n > 0 and n == math.floor(n) then return redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
+return n
+`;
+
 /** The counters; `increment` needs only who sent to whom (a ChatMsg read back from the queue will do). */
 export type RedisUnread = Omit<UnreadCounters, "increment"> & { increment(msg: { receiverId: string; senderId: string }): Promise<void> };
 
@@ -71,6 +78,12 @@ export function createRedisUnread(redis: UnreadRedis): RedisUnread {
     },
     async set(receiverId, senderId, count) {
       await redis.hset(unreadKey(receiverId), senderId, String(count));
+    },
+    async uncount(receiverIds, senderId) {
+      const p = redis.pipeline();
+      for (const receiverId of receiverIds) p.eval(UNCOUNT, 1, unreadKey(receiverId), senderId);
+      const failed = ((await p.exec()) ?? []).find(([err]) => err);
+      if (failed) throw failed[0];
     },
   };
 }

@@ -20,14 +20,23 @@ export const HIDDEN_TABLE = `CREATE TABLE IF NOT EXISTS chat_message_hidden (
 export const shownTo = (userParam: string) =>
   `chat_message.msg_type < ${EventType.RECALL} AND NOT EXISTS (SELECT 1 FROM chat_message_hidden h WHERE h.user_id = ${userParam} AND h.msg_id = chat_message.id)`;
 
+/** An unread count's condition: a message (no event row) not recalled, that `userParam` did not delete for itself. */
+export const countsUnreadFor = (userParam: string) =>
+  `(chat_message.edit_state IS NULL OR chat_message.edit_state <> ${RECALLED}) AND ${shownTo(userParam)}`;
+
 // SQLite numbers "$n" parameters in order of first appearance: each statement names them ascending.
 /**
- * A recall empties the message and sets it recalled, whatever it was; an edit replaces the text
+ * A recall empties the message and sets it recalled, whatever it was (once: a second recall changes
+ * nothing, so that its count of changed rows says whether this one recalled it); an edit replaces the text
  * unless the message was recalled or a later edit was applied already.
  */
 export function applyEditQuery(change: EditChange): Query {
   if (change.recall) {
-    return [`UPDATE chat_message SET edit_state = ${RECALLED}, edit_id = $1, msg = '', video_path = NULL, voice_path = NULL WHERE id = $2`, [change.eventId, change.msgId]];
+    return [
+      `UPDATE chat_message SET edit_state = ${RECALLED}, edit_id = $1, msg = '', video_path = NULL, voice_path = NULL
+       WHERE id = $2 AND (edit_state IS NULL OR edit_state <> ${RECALLED})`,
+      [change.eventId, change.msgId],
+    ];
   }
   return [
     `UPDATE chat_message SET edit_state = ${EDITED}, edit_id = $1, msg = $2

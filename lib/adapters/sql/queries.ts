@@ -1,7 +1,7 @@
 // The reads of chat_message as SQL text and parameters, apart from running them, so that a test can
 // ask each database for its plan (test/store/query-plans.test.ts: every query is served by an index).
 import { EVERYONE, SYSTEM_SENDER, isGroupId } from "../../protocol/ids.ts";
-import { shownTo } from "./edits.ts";
+import { countsUnreadFor, shownTo } from "./edits.ts";
 import { SELECT_COLS } from "./rows.ts";
 
 export type Query = [text: string, params: unknown[]];
@@ -121,11 +121,12 @@ export const byIdsQuery = (ids: readonly string[]): Query => [`SELECT ${SELECT_C
 
 /**
  * How many messages to `groupId` after `afterMsgId` others than `userId` sent, counted up to `cap`
- * (a member's unread, recomputed from its read position). Served by the receiver index.
+ * (a member's unread, recomputed from its read position): no recall/edit/delete event rows, no
+ * recalled message, none it deleted for itself. Served by the receiver index.
  */
 export const groupUnreadQuery = (groupId: string, userId: string, afterMsgId: string, cap: number): Query => [
   `SELECT COUNT(*) AS n FROM (
-     SELECT 1 AS one FROM chat_message WHERE receiver_id = $1 AND id > $2 AND sender_id <> $3 LIMIT $4
+     SELECT 1 AS one FROM chat_message WHERE receiver_id = $1 AND id > $2 AND sender_id <> $3 AND ${countsUnreadFor("$3")} LIMIT $4
    ) AS m`,
   [groupId, afterMsgId, userId, cap],
 ];

@@ -144,10 +144,12 @@ export async function createSqlStore(opts: SqlStoreOptions): Promise<SqlStore> {
       return (await rowWriter([toRow(msg)])).has(msg.msgId);
     },
     async applyEdit(change) {
-      if (isMsgId(change.msgId)) await sql.unsafe(...applyEditQuery(change));
+      if (!isMsgId(change.msgId)) return false;
+      return (await sql.unsafe(...applyEditQuery(change))).count > 0;
     },
     async hide(userId, msgId) {
-      if (isMsgId(msgId)) await sql.unsafe(...hideQuery(userId, msgId));
+      if (!isMsgId(msgId)) return false;
+      return (await sql.unsafe(...hideQuery(userId, msgId))).count > 0;
     },
     async markRead(msgId) {
       if (!isMsgId(msgId)) return false;
