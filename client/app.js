@@ -1,10 +1,16 @@
-// The browser chat client's page: sign-in, conversation list, conversation view, connection indicator,
-// new-group and group-members dialogs.
+// The browser chat client's page: sign-in and sign-out, and what the chat session draws (the
+// conversation list, the open conversation's header and messages). Its other parts:
+// - composer.js: the text box and sending; connection-indicator.js: online or reconnecting
+// - new-group-dialog.js and members-dialog.js: creating a group, and a group's members
 import { createChatSession } from "./chat-session.js";
+import { attachComposer } from "./composer.js";
+import { createConnectionIndicator } from "./connection-indicator.js";
 import { decorateEdits } from "./edit-menu.js";
-import { isSafeMediaUrl, isValidUserId, kindOf, parseUserIds } from "./format.js";
+import { isValidUserId } from "./format.js";
 import { showReadBy } from "./group-reads.js";
+import { createMembersDialog } from "./members-dialog.js";
 import { createMessageView } from "./message-view.js";
+import { createNewGroupDialog } from "./new-group-dialog.js";
 import { avatar, createPeerList } from "./peer-list.js";
 import { session as sessionStore, userStore } from "./storage.js";
 
@@ -27,19 +33,17 @@ const el = {
   membersClose: $("members-close"),
 };
 
-// The server refuses frames over MAX_FRAME_BYTES (64 KiB by default); leave room for the envelope.
-/** The server's default MAX_MSG_CHARS: a longer message would be refused (BAD_FRAME). */
-const MAX_TEXT_CHARS = 16_384;
 let chat;
-let connState = { state: "connecting" };
 let toastTimer;
 let shownPeer; // the conversation the header shows
-let membersOf; // the group the members dialog shows
 
 const messageView = createMessageView({ scroller: el.messages, list: el.messageList, onSeen: (key) => chat?.seen(key) });
 messageView.decorate((li, m) => showReadBy(li, chat?.readBy(m) ?? ""));
 decorateEdits(messageView, () => chat?.edits, (li) => chat?.messageAt(li.dataset.key));
 const peerList = createPeerList({ list: el.peers, onOpen: (peer) => openConversation(peer), onMore: () => chat?.moreConversations() });
+const showConnection = createConnectionIndicator({ conn: el.conn, connText: el.connText });
+const membersDialog = createMembersDialog({ el, chat: () => chat });
+const newGroupDialog = createNewGroupDialog({ el, chat: () => chat });
 
 function notify(text) {
   el.toast.textContent = text;
@@ -48,27 +52,8 @@ function notify(text) {
   toastTimer = setTimeout(() => (el.toast.hidden = true), 5000);
 }
 
-function drawConnection() {
-  const s = connState;
-  const node = s.node ? `${s.node.ip}:${s.node.port}` : "";
-  el.conn.dataset.state = s.state;
-  el.conn.dataset.node = s.state === "online" ? node : "";
-  let text;
-  if (s.state === "online") text = `Online · ${node}`;
-  else {
-    const waitS = s.retryAt ? Math.ceil((s.retryAt - Date.now()) / 1000) : 0;
-    text = `${s.state === "connecting" ? "Connecting" : "Reconnecting"}${waitS > 0 ? ` in ${waitS} s` : "…"}`;
-  }
-  el.connText.textContent = text;
-  el.conn.title = s.state === "online" ? `Connected to instance ${node}` : `${s.reason ?? "Not connected"} — click to retry now`;
-}
-setInterval(() => connState.state !== "online" && connState.retryAt && drawConnection(), 500);
-
 const ui = {
-  connection(s) {
-    connState = s;
-    drawConnection();
-  },
+  connection: (s) => showConnection(s),
   notify,
   visibleKeys: () => messageView.visibleKeys(),
   peers(list, unread, openPeer, describe, paging) {
@@ -112,7 +97,7 @@ const ui = {
     el.historyStatus.hidden = !status;
     el.historyStatus.classList.toggle("failed", conv.history === "failed");
     messageView.render(conv, opts);
-    if (membersOf === conv.peer && el.membersDialog.open) drawMembers();
+    membersDialog.changed(conv.peer);
   },
 };
 
@@ -121,76 +106,9 @@ function openConversation(peer) {
   if (!el.composer.hidden) el.text.focus();
 }
 
-// The members of a group: who is in it, and for its owner adding and removing members.
-function drawMembers() {
-  const id = membersOf;
-  if (!id || !chat) return;
-  const info = chat.describe(id);
-  const g = info.group;
-  el.membersTitle.textContent = info.name;
-  el.membersAvatar.replaceChildren(avatar(id));
-  const members = g?.members ? [...g.members].sort((a, b) => (b === g.ownerId) - (a === g.ownerId) || (b === chat.me) - (a === chat.me)) : undefined;
-  el.membersCount.textContent = members ? `Group · ${members.length} member${members.length === 1 ? "" : "s"}` : "Group · loading members…";
-  el.membersList.replaceChildren(...(members ?? []).map((u) => {
-    const li = document.createElement("li");
-    li.className = "member";
-    li.dataset.user = u;
-    const name = document.createElement("span");
-    name.className = "member-name";
-    name.textContent = u === chat.me ? `${u} (you)` : u;
-    li.append(avatar(u), name);
-    if (u === g.ownerId) {
-      const tag = document.createElement("span");
-      tag.className = "owner-tag";
-      tag.textContent = "Owner";
-      li.append(tag);
-    } else if (info.isOwner && !info.left) {
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "ghost danger small-button";
-      remove.textContent = "Remove";
-      remove.setAttribute("aria-label", `Remove ${u}`);
-      remove.addEventListener("click", () => changeMembers("remove", [u], remove));
-      li.append(remove);
-    }
-    return li;
-  }));
-  el.membersAdd.hidden = !info.isOwner || info.left;
-  el.membersNote.textContent = info.isOwner || !g?.ownerId ? "" : `Only the owner, ${g.ownerId}, can add or remove members.`;
-  el.membersNote.hidden = !el.membersNote.textContent;
-}
-
-async function changeMembers(action, userIds, button) {
-  const id = membersOf;
-  if (!id || !chat) return;
-  el.membersError.textContent = "";
-  if (button) button.disabled = true;
-  try {
-    await chat.changeMembers(id, action, userIds);
-    if (action === "add") el.membersAddInput.value = "";
-  } catch (err) {
-    el.membersError.textContent = `Members could not be ${action === "add" ? "added" : "removed"}: ${err.message}`;
-  } finally {
-    if (button) button.disabled = false;
-  }
-  drawMembers();
-}
-
-function showMembers() {
-  const id = chat?.openPeer;
-  if (!id || kindOf(id) !== "group") return;
-  membersOf = id;
-  el.membersError.textContent = "";
-  el.membersAddInput.value = "";
-  drawMembers();
-  if (!el.membersDialog.open) el.membersDialog.showModal();
-  void chat.reloadMembers(id);
-}
-
 function closeDialogs() {
-  if (el.membersDialog.open) el.membersDialog.close();
-  if (el.groupDialog.open) el.groupDialog.close();
-  membersOf = undefined;
+  membersDialog.close();
+  newGroupDialog.close();
 }
 
 function start(s) {
@@ -202,48 +120,6 @@ function start(s) {
   const peer = userStore(s.userId).openPeer();
   if (isValidUserId(peer)) openConversation(peer);
 }
-
-el.newGroup.addEventListener("click", () => {
-  el.groupForm.reset();
-  el.groupError.textContent = "";
-  el.groupCreate.disabled = false;
-  el.groupDialog.showModal();
-  el.groupName.focus();
-});
-el.groupCancel.addEventListener("click", () => el.groupDialog.close());
-el.groupForm.addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const name = el.groupName.value.trim();
-  const { valid, invalid } = parseUserIds(el.groupMembers.value);
-  if (!name) return void (el.groupError.textContent = "Give the group a name.");
-  if (invalid.length) return void (el.groupError.textContent = `Not a user id: ${invalid.join(", ")}`);
-  const members = valid.filter((u) => u !== chat?.me);
-  if (!members.length) return void (el.groupError.textContent = "Add at least one member besides you.");
-  if (!chat) return;
-  el.groupError.textContent = "";
-  el.groupCreate.disabled = true;
-  try {
-    await chat.createGroup(name, members);
-    el.groupDialog.close();
-    el.text.focus();
-  } catch (err) {
-    el.groupError.textContent = `The group could not be created: ${err.message}`;
-  } finally {
-    el.groupCreate.disabled = false;
-  }
-});
-
-el.membersBtn.addEventListener("click", showMembers);
-el.peerName.parentElement.addEventListener("click", showMembers);
-el.membersClose.addEventListener("click", () => el.membersDialog.close());
-el.membersDialog.addEventListener("close", () => (membersOf = undefined));
-el.membersAdd.addEventListener("submit", (e) => {
-  e.preventDefault();
-  const { valid, invalid } = parseUserIds(el.membersAddInput.value);
-  if (invalid.length) return void (el.membersError.textContent = `Not a user id: ${invalid.join(", ")}`);
-  if (!valid.length) return void (el.membersError.textContent = "Type the user ids to add, comma separated.");
-  void changeMembers("add", valid, el.membersAdd.querySelector("button"));
-});
 
 function showLogin() {
   el.app.hidden = true;
@@ -291,34 +167,7 @@ el.peerForm.addEventListener("submit", (e) => {
   el.peerInput.value = "";
   openConversation(peer);
 });
-
-function sendText(msgType) {
-  const text = el.text.value.trim();
-  if (!text || !chat) return;
-  if (msgType === 2 && !isSafeMediaUrl(text)) return notify("Paste the URL of an image (http or https) to send it as a photo.");
-  if (text.length > MAX_TEXT_CHARS) return notify(`This message is too long to send: at most ${MAX_TEXT_CHARS} characters.`);
-  chat.send(text, msgType);
-  el.text.value = "";
-  el.text.style.height = "";
-  el.text.focus();
-}
-
-el.composer.addEventListener("submit", (e) => {
-  e.preventDefault();
-  sendText(1);
-});
-el.sendImage.addEventListener("click", () => sendText(2));
-el.text.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    sendText(1);
-  }
-});
-el.text.addEventListener("input", () => {
-  if (el.text.value) chat?.typed();
-  el.text.style.height = "";
-  el.text.style.height = `${Math.min(el.text.scrollHeight, 140)}px`;
-});
+attachComposer({ el, chat: () => chat, notify });
 el.loadOlder.addEventListener("click", () => chat?.loadOlder());
 el.historyStatus.addEventListener("click", () => chat?.retryHistory());
 el.conn.addEventListener("click", () => chat?.retryNow());

@@ -73,7 +73,6 @@ export function createGroups({ me, api, store, stopped, listed, touch, keys, lef
   return {
     get: (id) => groups.get(id),
     refresh,
-    took,
     /** A group id seen in a message, a count or a saved conversation: list the groups if it is new. */
     know(id) {
       if (groups.has(id) || tried.has(id)) return;
@@ -84,6 +83,14 @@ export function createGroups({ me, api, store, stopped, listed, touch, keys, lef
     named(id, name) {
       const g = groups.get(id);
       if (name && (!g || g.name !== name)) groups.set(id, { ...g, groupId: id, name });
+    },
+    /** Creates a group of `me` and `members` (user ids); resolves the group, rejects with an ApiError. */
+    async create(name, members) {
+      return took(await api.createGroup(me, name, members.filter((u) => u !== me)), { addedAt: Date.now() });
+    },
+    /** Adds (`"add"`) or removes (`"remove"`) members of a group (its owner only); rejects with an ApiError. */
+    async changeMembers(id, action, userIds) {
+      took(await api.changeMembers(id, action, userIds));
     },
     async loadMembers(id) {
       try {
