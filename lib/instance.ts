@@ -49,6 +49,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
   const membership = createMembership({
     instanceId, events: adapters.events, routes: adapters.routes, lease, sessions: chat.sessions, log: ilog,
     catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
+    registryLost: () => chat.registryLost(),
     usersGone: (userIds) => chat.usersGone(userIds),
   });
   adapters.bus.onEnvelope(chat.deliverRemote);

@@ -182,6 +182,8 @@ export function createChat(deps: ChatDeps, opts: ChatOptions) {
 
     /** Catches every local connection up from `sinceMs` (after a lost registry session: lib/core/membership.ts). */
     catchUpAll: (sinceMs: number) => connect.catchUpAll(sinceMs),
+    /** This instance lost sight of the registry: each connection keeps the positions it has (where catchUpAll starts). */
+    registryLost: () => connect.registryLost(),
 
     /** Tells a connection its frame was refused before the core saw it (rate limit, binary frame). */
     refuse(conn: Conn, code: ErrorCode, message: string): void {

@@ -1,55 +1,31 @@
 // CONNECT_INIT: binds a connection to its user, makes it routable cluster-wide, counts it online,
 // and replays what the user missed before live traffic.
-import { failureStreak, type Logger } from "../log.ts";
-import { ErrorCode, positionsOnly, withSeq, type ChatMsg } from "../protocol/frames.ts";
+import { failureStreak } from "../log.ts";
+import { ErrorCode, type ChatMsg } from "../protocol/frames.ts";
 import { EVERYONE, MSG_ID_RULE, isMsgId, userIdProblem } from "../protocol/ids.ts";
 import { snowflakeFloor } from "../protocol/snowflake.ts";
-import type { GroupStore, MessageStore, Seqs, SessionRoutes, StoredMsg } from "./ports.ts";
+import type { Seqs, SessionRoutes, StoredMsg } from "./ports.ts";
 import { refuse } from "./refusal.ts";
-import { CATCH_UP_LOOKBACK_MS, CATCH_UP_SLACK_MS } from "./route-cache.ts";
-import { framesOf } from "./edits.ts";
-import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
+import { createCatchUps, framesFor, type CatchUpDeps } from "./catch-up.ts";
+import { noteDelivered, sendTo, type ConnState } from "./sessions.ts";
 
-export interface ConnectDeps {
-  sessions: LocalSessions;
+export interface ConnectDeps extends CatchUpDeps {
   routes: Pick<SessionRoutes, "add" | "remove" | "missedSince">;
-  store: MessageStore;
-  groups: GroupStore;
-  log: Logger;
   /** Called after a connection was bound or unbound. */
   countsChanged(): void;
   /** Sends a replayed frame (counted). */
   replayed(state: ConnState, text: string): void;
-  /** Sends a frame the catch-up found missing (counted). */
-  caughtUp(state: ConnState, text: string): void;
   /** Sends an error frame without ending the request (a failed replay: the connection is live all the same). */
   fail(state: ConnState, code: ErrorCode, message: string, clientMsgId?: string | null): void;
   /** Most messages replayed on one CONNECT_INIT. */
   replayMax: number;
   /** Connections one user may hold on this instance. */
   maxConnsPerUser: number;
-  /**
-   * The lifetime of other instances' route cache entries (lib/core/route-cache.ts); when set, a
-   * new connection gets a catch-up once entries read before its route write have expired.
-   */
-  routeCacheMs?: number;
-  now: () => number;
-  /** Runs `fn` in `ms` (a timer; fake time in tests). */
-  schedule(fn: () => void, ms: number): void;
-  /** Tracks background work, so that a stop waits for it. */
-  track(work: Promise<void>): void;
   /** The first connection of a user here is routable (presence: lib/core/presence.ts). */
   userBound?(userId: string): void;
   /** The last connection of a user here is gone. */
   userLeft?(userId: string): void;
 }
-
-const declaresEdits = (state: ConnState) => state.features?.has("edit") ?? false;
-
-/** At most this many catch-up reads at once (a reconnect storm queues the rest). */
-const CATCH_UPS_AT_ONCE = 8;
-/** Most messages one catch-up sends (it covers a few seconds). */
-const CATCH_UP_MAX = 1000;
 
 export type Connect = ReturnType<typeof createConnect>;
 
@@ -64,81 +40,12 @@ export interface Replayed {
   seqs?: Record<string, number>;
 }
 
-/**
- * Stored rows as one connection gets them (lib/core/edits.ts): with their positions when it declared
- * "seq", and then a row it does not get (an event without "edit", a message it deleted for
- * itself) still holds its place, as a frame of positions only.
- */
-function framesFor(state: ConnState, rows: readonly StoredMsg[], sent?: ReadonlySet<string>): string[] {
-  if (!state.features?.has("seq")) return framesOf(rows, declaresEdits(state), sent);
-  return framesOf(rows, declaresEdits(state), sent, (m, frame) => (m.seq ? withSeq(frame, m.seq) : frame), (m) => (m.seq ? positionsOnly(m.seq) : undefined));
-}
-
 export function createConnect(deps: ConnectDeps) {
   const { sessions, log } = deps;
   const routesAdd = failureStreak(log, "routes.add_failed");
   const routesRemove = failureStreak(log, "routes.remove_failed");
-  const catchUps = failureStreak(log, "catch_up.failed");
   const missedMarks = failureStreak(log, "routes.missed_mark_unread");
-  const due: Array<{ state: ConnState; userId: string; afterMsgId: string }> = [];
-  let running = 0;
-
-  /** What `userId` was sent after `afterMsgId` that this connection did not get (see route-cache.ts). */
-  async function catchUp(state: ConnState, userId: string, afterMsgId: string): Promise<void> {
-    try {
-      if (state.closed) return;
-      const groups = (await deps.groups.groupsOf(userId)).map((g) => g.groupId);
-      // After the positions read before its replay (feature "seq"): no clock involved.
-      const from = state.catchUpFrom;
-      const recent = from
-        ? (await deps.store.since(userId, [...groups, EVERYONE], from, undefined, CATCH_UP_MAX)).messages
-        : await deps.store.after(userId, afterMsgId, CATCH_UP_MAX, [...groups, EVERYONE]);
-      for (const text of framesFor(state, recent, state.seen)) deps.caughtUp(state, text);
-      catchUps.ok();
-    } catch (err) {
-      catchUps.fail({ err });
-    } finally {
-      state.seen = undefined;
-      state.catchUpFrom = undefined;
-    }
-  }
-
-  function runDue(): void {
-    while (running < CATCH_UPS_AT_ONCE && due.length) {
-      const { state, userId, afterMsgId } = due.shift()!;
-      running++;
-      deps.track(catchUp(state, userId, afterMsgId).finally(() => (running--, runDue())));
-    }
-  }
-
-  /** `replayAfter`: the msgId the client said it has (what it has is not caught up again). */
-  function scheduleCatchUp(state: ConnState, userId: string, routedAt: number, replayAfter?: string | null): void {
-    if (!deps.routeCacheMs) return;
-    state.seen = new Set();
-    const floor = snowflakeFloor(routedAt - CATCH_UP_LOOKBACK_MS);
-    const afterMsgId = replayAfter && isMsgId(replayAfter) && BigInt(replayAfter) > BigInt(floor) ? replayAfter : floor;
-    deps.schedule(() => {
-      due.push({ state, userId, afterMsgId });
-      runDue();
-    }, deps.routeCacheMs + CATCH_UP_SLACK_MS);
-  }
-
-  /**
-   * After this instance was out of the registry since `sinceMs` (others may have routed its users'
-   * messages nowhere meanwhile): once its routes are back and other instances' cached lookups have
-   * expired, every connection gets what was stored for its user since then. Clients drop what they
-   * already had by msgId.
-   */
-  function catchUpAll(sinceMs: number): void {
-    const afterMsgId = snowflakeFloor(sinceMs - CATCH_UP_LOOKBACK_MS);
-    deps.schedule(() => {
-      for (const userId of sessions.users()) {
-        for (const state of sessions.connsOf(userId) ?? []) due.push({ state, userId, afterMsgId });
-      }
-      log.info("catch_up.after_registry_loss", { connections: due.length, lostForMs: deps.now() - sinceMs });
-      runDue();
-    }, (deps.routeCacheMs ?? 0) + CATCH_UP_SLACK_MS);
-  }
+  const catchUps = createCatchUps(deps);
 
   /**
    * Sends what `userId` missed — after the client's positions (`positions`, feature "seq") and, in
@@ -160,6 +67,7 @@ export function createConnect(deps: ConnectDeps) {
       // Read before the replay: what the replay does not send lies above them (the catch-up reads from there).
       const seqs = wantsSeq ? await deps.store.tops(timelines) : undefined;
       if (seqs && deps.routeCacheMs) state.catchUpFrom = seqs;
+      if (catchUps.lost) await catchUps.markLostAt(state, userId, seqs);
       let missed: StoredMsg[] = [];
       let complete = deps.replayMax > 0;
       if (asked && deps.replayMax > 0) {
@@ -172,6 +80,8 @@ export function createConnect(deps: ConnectDeps) {
       state.held = undefined;
       // Event rows (recall, edit, delete) only to a connection that declared "edit" (lib/core/edits.ts).
       for (const text of framesFor(state, missed)) deps.replayed(state, text);
+      // What lies under them it now has (the replay sent it, or it had it), unless the replay was cut.
+      if (seqs && (!asked || complete)) noteDelivered(state, userId, seqs);
       const result: Replayed = asked ? { replayed: missed.length, recovered: complete } : {};
       return seqs ? { ...result, seqs } : result;
     } catch (err) {
@@ -197,7 +107,8 @@ export function createConnect(deps: ConnectDeps) {
   }
 
   return {
-    catchUpAll,
+    registryLost: catchUps.registryLost,
+    catchUpAll: catchUps.catchUpAll,
 
     /**
      * Handles CONNECT_INIT. Resolves once the connection is routable and any replay was sent (the
@@ -232,8 +143,11 @@ export function createConnect(deps: ConnectDeps) {
         chatMsg.msgId ? deps.routes.missedSince(userId).catch((err) => void missedMarks.fail({ err })) : undefined,
       ]);
       if (first && !state.closed) deps.userBound?.(userId);
-      scheduleCatchUp(state, userId, routing, chatMsg.msgId); // timed from after the write
-      if (!replays && !wantsSeq) return undefined;
+      catchUps.schedule(state, userId, routing, chatMsg.msgId); // timed from after the write
+      if (!replays && !wantsSeq) {
+        if (catchUps.lost) await catchUps.markLostAt(state, userId);
+        return undefined;
+      }
       const afterMsgId = chatMsg.msgId ? replayFrom(chatMsg.msgId, missedSince) : undefined;
       return replay(state, userId, afterMsgId, positions ?? undefined, chatMsg.clientMsgId);
     },

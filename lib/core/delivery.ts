@@ -5,7 +5,7 @@ import { failureStreak, type Logger } from "../log.ts";
 import { positionsOnly, withSeq } from "../protocol/frames.ts";
 import type { Audience, CoreMetrics, Envelope, MessageBus, SessionRoutes } from "./ports.ts";
 import { FRESH_MS, type RouteCache } from "./route-cache.ts";
-import { sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
+import { noteDelivered, sendTo, type ConnState, type LocalSessions } from "./sessions.ts";
 
 export interface DeliveryDeps {
   instanceId: string;
@@ -39,6 +39,7 @@ export function createDelivery(deps: DeliveryDeps) {
     const send = (userId: string) => {
       for (const s of sessions.connsOf(userId) ?? []) {
         if (s.conn.id === except) continue;
+        if (seq) noteDelivered(s, userId, seq);
         // A feature frame only to connections that declared it: a seed client never sees one. One
         // with positions (a stored event) leaves them to a connection that declared "seq".
         if (feature && !s.features?.has(feature)) {

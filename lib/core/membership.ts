@@ -21,6 +21,8 @@ export interface MembershipDeps {
   auditEveryMs?: number;
   /** Sends every local connection what was stored for its user since `sinceMs` (lib/core/connect.ts). */
   catchUpAll(sinceMs: number): void;
+  /** The registry was lost: each connection keeps the positions it has, where catchUpAll starts (lib/core/connect.ts). */
+  registryLost?(): void;
   /** Users a departed instance held, once its routes are purged (presence: lib/core/presence.ts). */
   usersGone?(userIds: readonly string[]): void;
 }
@@ -88,6 +90,7 @@ export function createMembership(deps: MembershipDeps) {
     const resynced = resync("registered again");
     if (lostSince !== undefined) void work.track(resynced.then(() => closed || deps.catchUpAll(lostSince)));
   });
+  deps.events.onLost?.(() => closed || deps.registryLost?.());
   routes.onReset(() => {
     distrustFor(ROUTES_REBUILD_GRACE_MS, "the routes' store reconnected");
     void resync("the routes' store reconnected");

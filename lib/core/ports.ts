@@ -282,6 +282,8 @@ export interface InstanceEvents {
    * this registration (its clock, ms); undefined for the first one.
    */
   onRegistered(listener: (again: { lostSince?: number }) => void): void;
+  /** This instance lost sight of the registry (disconnected, or its session expired): the others may soon stop routing to it. */
+  onLost?(listener: () => void): void;
 }
 
 /** This instance's port in the cluster's port book (the seed's `netty_port` hash). */

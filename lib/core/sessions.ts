@@ -1,5 +1,6 @@
 // Local sessions: this instance's connections, and which user each one is bound to.
 import type { Feature } from "../protocol/features.ts";
+import { EVERYONE, isGroupId } from "../protocol/ids.ts";
 import { sentMsgIdOf } from "./route-cache.ts";
 
 /** One client connection as the chat core sees it; the WebSocket transport adapts to this. */
@@ -24,6 +25,10 @@ export interface ConnState {
   seen?: Set<string>;
   /** Feature "seq", until its catch-up ran: its user's timelines' last positions before its replay. */
   catchUpFrom?: Record<string, number>;
+  /** The highest position of each of its user's timelines (its own, a group's, "*") it was sent or known to have. */
+  delivered?: Record<string, number>;
+  /** Where its catch-up after a lost registry starts: `delivered` when the registry was lost (lib/core/connect.ts). */
+  lostAt?: Record<string, number>;
   /** The feature frames it declared at CONNECT_INIT (lib/protocol/features.ts); none: a seed client. */
   features?: ReadonlySet<Feature>;
   /** Users whose presence it watches (lib/core/presence.ts). */
@@ -77,6 +82,19 @@ export class LocalSessions {
   /** [userId, connId] of every bound connection, to rebuild cluster-wide routes. */
   *routes(): IterableIterator<readonly [string, string]> {
     for (const [userId, set] of this.byUser) for (const s of set) yield [userId, s.conn.id];
+  }
+}
+
+/**
+ * Notes the positions a frame to `userId`'s connection carries in its user's timelines (its own, a
+ * group's, everyone's; not a peer's): what a catch-up that must not depend on clocks starts after.
+ */
+export function noteDelivered(state: ConnState, userId: string, seq: Readonly<Record<string, number>>): void {
+  for (const timeline in seq) {
+    if (timeline !== userId && timeline !== EVERYONE && !isGroupId(timeline)) continue;
+    const at = seq[timeline];
+    const known = (state.delivered ??= {})[timeline];
+    if (known === undefined || at > known) state.delivered[timeline] = at;
   }
 }
 

@@ -26,9 +26,10 @@ export interface Member {
   busDown: boolean;
   /** Makes its bus take no more (an outbox whose backlog is full). */
   busFull: boolean;
-  /** Fires this instance's "registered again" (after a lost registry session). */
   /** Registered again (back in the view); `lostSince`: when it lost its registry session, if it did. */
   registeredAgain(lostSince?: number): void;
+  /** Loses sight of the registry (its ZooKeeper connection dropped); resolves to when, by its own clock. */
+  registryLost(): number;
   /** Fires this instance's routes reset (their store reconnected). */
   routesReset(): void;
   /** Tells this instance that `instanceId` left (as its registry would). */
@@ -194,6 +195,7 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     const routes = routesOf(id);
     const gone: Array<(i: { instanceId: string; port: number }) => void> = [];
     const registered: Array<(again: { lostSince?: number }) => void> = [];
+    const lost: Array<() => void> = [];
     const published: Member["published"] = [];
     let membership!: Membership;
     const bus: MessageBus = {
@@ -233,9 +235,10 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
     };
     membership = createMembership({
       instanceId: id,
-      events: { onInstanceGone: (fn) => void gone.push(fn), onRegistered: (fn) => void registered.push(fn) },
+      events: { onInstanceGone: (fn) => void gone.push(fn), onRegistered: (fn) => void registered.push(fn), onLost: (fn) => void lost.push(fn) },
       routes, lease, sessions: chat.sessions, log: silentLogger, now: () => cluster.clock.now, auditEveryMs: 0,
       catchUpAll: (sinceMs) => chat.catchUpAll(sinceMs),
+      registryLost: () => chat.registryLost(),
       usersGone: (userIds) => chat.usersGone(userIds),
     });
     const d = driver(chat, id);
@@ -246,6 +249,10 @@ export async function startMemoryCluster(opts: { wrapStore?: (s: MessageStore) =
       registeredAgain(lostSince?: number) {
         live.add(id); // back in every instance's view
         registered.forEach((fn) => fn({ lostSince }));
+      },
+      registryLost() {
+        lost.forEach((fn) => fn());
+        return cluster.clock.now + clockAheadMs;
       },
       routesReset: () => routes.resets.forEach((fn) => fn()),
       hearsGone: (instanceId: string, port: number) => gone.forEach((fn) => fn({ instanceId, port })),

@@ -44,6 +44,7 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
   const selfId = instanceIdOf(self);
   const ownNames = new Set<string>(); // every node this instance created, across sessions
   const registeredListeners: Array<(again: { lostSince?: number }) => void> = [];
+  const lostListeners: Array<() => void> = [];
   let ownName: string | undefined;
   let wanted = false; // register() was called and no drain since
   let draining = false;
@@ -136,11 +137,18 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
     recovering = false;
   }
 
+  /** Out of sight from now, unless already: the listeners keep what their catch-up will start from. */
+  function lose(): void {
+    if (lostSince !== undefined) return;
+    lostSince = Date.now();
+    for (const fn of lostListeners) fn();
+  }
+
   const offs = [
-    zk.on("disconnected", () => void (lostSince ??= Date.now())),
+    zk.on("disconnected", lose),
     zk.on("connected", () => void (lostSince = undefined)), // back within the session: our node survived
     zk.on("expired", () => {
-      lostSince ??= Date.now();
+      lose();
       ownName = undefined;
       workerClaimed = false;
       counts.forget();
@@ -193,6 +201,8 @@ export async function createZkRegistry(opts: ZkRegistryOptions) {
       view.onGone((node) => listener({ ...node, instanceId: instanceIdOf(node) })),
     /** Called after each registration, the first and those after a session expiry. */
     onRegistered: (listener: (again: { lostSince?: number }) => void) => void registeredListeners.push(listener),
+    /** Called when this instance loses sight of ZooKeeper (a disconnect, or an expiry without one). */
+    onLost: (listener: () => void) => void lostListeners.push(listener),
     /** Stops advertising this instance everywhere, at once (graceful stop begins). */
     async drain(): Promise<void> {
       if (draining || closed) return;
