@@ -3,12 +3,12 @@
 // device like a message, and is applied to its target (recalled or edited state, a per-user hidden
 // set), so that history shows the result. Live, the event goes as a feature frame to connections
 // that declared "edit"; a seed client never gets an event, only the target as it now is.
+import type { Logger } from "../log.ts";
 import { EventType, editKindOfType, encodeEditEvent, isEventType, type EditRequest } from "../protocol/edits.ts";
 import { ErrorCode, MsgType, encodeDataContent, formatChatTime } from "../protocol/frames.ts";
 import { EVERYONE, isGroupId } from "../protocol/ids.ts";
 import { snowflakeTime } from "../protocol/snowflake.ts";
 import type { Delivery } from "./delivery.ts";
-import type { Logger } from "../log.ts";
 import type { Audience, GroupReads, GroupStore, Ids, MessageBus, MessageHooks, MessageStore, SaveResult, StoredMsg, UnreadCounters } from "./ports.ts";
 import { refuse } from "./refusal.ts";
 import { frameTimeOf, pairOf } from "./send.ts";

@@ -19,9 +19,9 @@ export interface MembershipDeps {
   now?: () => number;
   /** Audit period (0: the caller runs `audit()` itself). Default 2 500. */
   auditEveryMs?: number;
-  /** Sends every local connection what was stored for its user since `sinceMs` (lib/core/connect.ts). */
+  /** Sends every local connection what was stored for its user since `sinceMs` (lib/core/catch-up.ts). */
   catchUpAll(sinceMs: number): void;
-  /** The registry was lost: each connection keeps the positions it has, where catchUpAll starts (lib/core/connect.ts). */
+  /** The registry was lost: each connection keeps the positions it has, where catchUpAll starts (lib/core/catch-up.ts). */
   registryLost?(): void;
   /** Users a departed instance held, once its routes are purged (presence: lib/core/presence.ts). */
   usersGone?(userIds: readonly string[]): void;

@@ -27,7 +27,7 @@ export interface ConnState {
   catchUpFrom?: Record<string, number>;
   /** The highest position of each of its user's timelines (its own, a group's, "*") it was sent or known to have. */
   delivered?: Record<string, number>;
-  /** Where its catch-up after a lost registry starts: `delivered` when the registry was lost (lib/core/connect.ts). */
+  /** Where its catch-up after a lost registry starts: `delivered` when the registry was lost (lib/core/catch-up.ts). */
   lostAt?: Record<string, number>;
   /** The feature frames it declared at CONNECT_INIT (lib/protocol/features.ts); none: a seed client. */
   features?: ReadonlySet<Feature>;
