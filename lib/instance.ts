@@ -81,6 +81,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
 
   let server;
   try {
+    lease.unhold?.(); // bound since it was leased: bound again by the server in this same turn
     server = Bun.serve<WsData>({
       port: lease.port,
       hostname: config.bindHost,
@@ -93,6 +94,7 @@ export async function startInstance(config: Config, log: Logger): Promise<Instan
     await adapters.advertise();
     if (adapters.orphanedUsers?.length) chat.usersGone([...new Set(adapters.orphanedUsers)]);
   } catch (err) {
+    lease.unhold?.();
     server?.stop(true);
     ws.stop();
     await membership.close();

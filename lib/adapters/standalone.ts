@@ -44,7 +44,7 @@ export async function createStandaloneAdapters(config: Config, log: Logger, metr
       checks: { store: () => store.health() },
       advertise: async () => {},
       drain: () => registry.drain(),
-      close: () => closeInOrder(log, [["store", () => store.close()]]),
+      close: () => closeInOrder(log, [["port", () => lease.unhold?.()], ["store", () => store.close()]]),
     };
   } catch (err) {
     await store.close();

@@ -295,6 +295,8 @@ export interface PortLease {
   isHeld(): Promise<boolean>;
   /** Frees the port of an instance that left the cluster. */
   releaseOther(port: number): Promise<void>;
+  /** Lets go of the port bound since it was leased, for the server to bind it in the same turn. */
+  unhold?(): void;
 }
 
 export type { CoreMetrics } from "./core-metrics.ts";

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
 import { connectTestRedis } from "../support/redis.ts";
-import { allocateAndBind, allocatePort, PORT_KEY, releasePort } from "../../lib/adapters/redis/ports.ts";
+import { allocateAndBind, allocatePort, leasePort, PORT_KEY, releasePort } from "../../lib/adapters/redis/ports.ts";
+import { freePort } from "../support/ports.ts";
 import { REDIS_DB, redisUrl } from "../support/services.ts";
 
 // `netty_port` has a fixed name, so this file owns a whole logical database.
@@ -113,5 +114,29 @@ describe("allocateAndBind", () => {
     await expect(allocateAndBind(redis, { ...opts, bind })).rejects.toBe(denied);
     expect(attempts).toBe(1);
     expect(await redis.hlen(PORT_KEY)).toBe(0);
+  });
+});
+
+describe("leasePort", () => {
+  test("the port stays bound from its lease until unhold (the server's bind), so no connection made meanwhile can take it", async () => {
+    const base = (await freePort()) - 1; // base + step is free now
+    await redis.hset(PORT_KEY, String(base), "0");
+    const lease = await leasePort(redis, "127.0.0.1", undefined, { base, step: 1 });
+    expect(lease.port).toBe(base + 1);
+    expect(() => Bun.listen({ hostname: "127.0.0.1", port: lease.port, socket: { data() {} } })).toThrow(); // held
+    lease.unhold!();
+    const server = Bun.serve({ hostname: "127.0.0.1", port: lease.port, fetch: () => new Response("ok") });
+    expect(await (await fetch(`http://127.0.0.1:${lease.port}/`)).text()).toBe("ok");
+    server.stop(true);
+    await lease.release();
+    expect(await redis.hexists(PORT_KEY, String(lease.port))).toBe(0);
+  });
+
+  test("a fixed PORT is held the same way, and release lets go of it if the server never bound it", async () => {
+    const port = await freePort();
+    const lease = await leasePort(redis, "127.0.0.1", port, opts);
+    expect(() => Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } })).toThrow();
+    await lease.release();
+    Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
   });
 });

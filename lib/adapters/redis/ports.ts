@@ -1,7 +1,7 @@
 // Port bookkeeping in the seed's `netty_port` hash: atomic allocation, release, allocate-and-bind.
 import type Redis from "ioredis";
 import type { PortLease } from "../../core/ports.ts";
-import { probePort } from "../port-probe.ts";
+import { holdPort, type HeldPort } from "../port-probe.ts";
 
 /** The seed's hash of ports in use: field = port, value "0". */
 export const PORT_KEY = "netty_port";
@@ -103,22 +103,31 @@ export async function allocateAndBind<T>(redis: PortRedis, options: BindOptions<
 
 /**
  * This instance's port in `netty_port`: `fixed` (PORT) is recorded as given; otherwise one is
- * allocated, probing each with a bind on `host` and taking the next when it is in use. `release()`
- * removes it on a clean stop.
+ * allocated, probing each with a bind on `host` and taking the next when it is in use. The port
+ * stays bound until `unhold()` (just before the server binds it); `release()` removes it from the
+ * hash on a clean stop.
  */
 export async function leasePort(redis: PortRedis, host: string, fixed: number | undefined, options: PortOptions): Promise<PortLease & { release(): Promise<void> }> {
-  let port: number;
+  let held: HeldPort;
   if (fixed !== undefined) {
-    port = probePort(host, fixed);
-    await redis.hset(PORT_KEY, String(port), "0");
+    held = holdPort(host, fixed);
+    await redis.hset(PORT_KEY, String(held.port), "0").catch((err) => {
+      held.release();
+      throw err;
+    });
   } else {
-    ({ port } = await allocateAndBind(redis, { ...options, bind: (p) => probePort(host, p) }));
+    ({ bound: held } = await allocateAndBind(redis, { ...options, bind: (p) => holdPort(host, p) }));
   }
+  const port = held.port;
   return {
     port,
+    unhold: () => held.release(),
     renew: () => redis.hset(PORT_KEY, String(port), "0").then(() => {}),
     isHeld: async () => (await redis.hexists(PORT_KEY, String(port))) === 1,
     releaseOther: (other) => releasePort(redis, other),
-    release: () => releasePort(redis, port),
+    release: () => {
+      held.release();
+      return releasePort(redis, port);
+    },
   };
 }
