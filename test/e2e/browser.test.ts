@@ -9,7 +9,7 @@ import { http } from "../support/target.ts";
 import type { TestClient } from "../support/ws-client.ts";
 import { REDIS_DB } from "../support/services.ts";
 import {
-  bubble, loadOlder, onlinePort, routesTo, say, screenshot, sees, signIn, socketUser, startClusterAndBrowser, tearDown,
+  bubble, loadOlder, onlinePort, openChat as openChatFrom, routesTo, say, screenshot, sees, socketUser, startClusterAndBrowser, tearDown,
   type ChatPage,
 } from "./support.ts";
 
@@ -31,14 +31,7 @@ describe("the browser chat client on a 2-instance cluster", () => {
 
   const shot = (p: ChatPage, name: string) => screenshot(p, `browser-${name}`);
 
-  /** Opens the client from instance `origin`'s own origin, signs in as `user` and opens the chat with `peer`. */
-  async function openChat(origin: number, user: string, peer: string): Promise<ChatPage> {
-    const p = await signIn(browser!, c, origin, user);
-    await p.page.fill("#peer-input", peer);
-    await p.page.press("#peer-input", "Enter");
-    await p.page.waitForSelector("#conv-header:not([hidden])", { timeout: 5000 });
-    return p;
-  }
+  const openChat = (origin: number, user: string, peer: string) => openChatFrom(browser!, c, origin, user, peer);
 
   test("each page connects through getNettyOnlineInfo to a different instance, and its indicator names it", async () => {
     // Pinned: alice opens the page from instance 0 while a ballast connection makes instance 1 the

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { Cluster } from "../support/cluster.ts";
 import { REDIS_DB } from "../support/services.ts";
-import { bubble, say, screenshot, sees, signIn, startClusterAndBrowser, tearDown, type ChatPage } from "./support.ts";
+import { bubble, openChat, say, screenshot, sees, startClusterAndBrowser, tearDown, type ChatPage } from "./support.ts";
 
 describe("recall, edit and delete in the browser client", () => {
   let c: Cluster;
@@ -20,13 +20,7 @@ describe("recall, edit and delete in the browser client", () => {
   }, 40_000);
   afterAll(() => tearDown([], browser, c), 30_000);
 
-  const open = async (origin: number, user: string, peer: string) => {
-    const p = await signIn(browser!, c, origin, user);
-    await p.page.fill("#peer-input", peer);
-    await p.page.press("#peer-input", "Enter");
-    await p.page.waitForSelector("#conv-header:not([hidden])", { timeout: 5000 });
-    return p;
-  };
+  const open = (origin: number, user: string, peer: string) => openChat(browser!, c, origin, user, peer);
   /** Opens the menu of the bubble of kind `who` showing `text` and clicks `action`. */
   const act = async (p: ChatPage, who: "own" | "peer", text: string, action: string) => {
     const b = bubble(p, who, text).first();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import type { Cluster } from "../support/cluster.ts";
 import { REDIS_DB } from "../support/services.ts";
-import { say, screenshot, sees, signIn, startClusterAndBrowser, tearDown, type ChatPage } from "./support.ts";
+import { openChat, say, screenshot, sees, startClusterAndBrowser, tearDown, type ChatPage } from "./support.ts";
 
 describe("presence and typing in the browser client", () => {
   let c: Cluster;
@@ -18,13 +18,7 @@ describe("presence and typing in the browser client", () => {
   }, 40_000);
   afterAll(() => tearDown([], browser, c), 30_000);
 
-  const open = async (origin: number, user: string, peer: string) => {
-    const p = await signIn(browser!, c, origin, user);
-    await p.page.fill("#peer-input", peer);
-    await p.page.press("#peer-input", "Enter");
-    await p.page.waitForSelector("#conv-header:not([hidden])", { timeout: 5000 });
-    return p;
-  };
+  const open = (origin: number, user: string, peer: string) => openChat(browser!, c, origin, user, peer);
   const status = (p: ChatPage) => p.page.locator("#peer-sub");
 
   test("the header says the peer is online, and offline before it signs in", async () => {

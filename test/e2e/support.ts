@@ -98,6 +98,15 @@ export async function signIn(browser: Browser, c: Cluster, origin: number, user:
   return p;
 }
 
+/** Opens the client from instance `origin`'s own origin, signs in as `user` and opens the chat with `peer`. */
+export async function openChat(browser: Browser, c: Cluster, origin: number, user: string, peer: string): Promise<ChatPage> {
+  const p = await signIn(browser, c, origin, user);
+  await p.page.fill("#peer-input", peer);
+  await p.page.press("#peer-input", "Enter");
+  await p.page.waitForSelector("#conv-header:not([hidden])", { timeout: 5000 });
+  return p;
+}
+
 /** Types `text` into the open conversation's composer and sends it with Enter. */
 export async function say(p: ChatPage, text: string): Promise<void> {
   await p.page.fill("#text", text);
